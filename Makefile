@@ -1,0 +1,38 @@
+# The two commands of the README, and what they stand on. Everything installs from PyPI and
+# Maven Central into ./.venv and ~/.cache/olx-spark; nothing is needed beyond Python 3.11 + Java 17.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WAREHOUSE ?= ./warehouse
+
+.PHONY: setup demo test lint format clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m olx_spark.spark.jars
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/olx-spark ingest course-archives samples/course-archives \
+		--platform edxorg --source-system prod --warehouse $(WAREHOUSE)
+	$(BIN)/olx-spark sql --warehouse $(WAREHOUSE) \
+		"SELECT course_id, status, block_count, course_version FROM raw__edxorg__s3__course_xml_archives ORDER BY course_id"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf $(WAREHOUSE) spark-warehouse metastore_db derby.log .pytest_cache

@@ -1,0 +1,127 @@
+"""`olx-spark`: the one console script. Subcommands parse arguments, build the config and the
+Spark session, and hand over to the jobs; `jobs/*.py` call the same functions for spark-submit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from olx_spark import __version__
+from olx_spark.config import Config, ConfigError, load_config
+from olx_spark.olx.tables import PLATFORMS
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DESCRIPTION = """\
+Land Open edX learning data in Delta Lake tables with Apache Spark, and query it.
+
+Every command takes --warehouse DIR (default ./warehouse: Delta tables plus an embedded
+metastore) and --config FILE (TOML; see conf/). SOURCE is a local folder or s3://bucket/prefix.
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--warehouse", metavar="DIR", help="warehouse folder or URI (default ./warehouse)"
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML config file (see conf/local.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="olx-spark",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"olx-spark {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="read new files from a folder or S3 and land them in raw Delta tables",
+        description="Read new files from SOURCE and land them in raw Delta tables, exactly once.",
+    )
+    kinds = ingest.add_subparsers(dest="kind", metavar="KIND", required=True)
+    ca = kinds.add_parser(
+        "course-archives",
+        help="course export archives (OLX .tar.gz/.tgz/.zip) -> raw__{platform}__s3__course_xml_*",
+        description=(
+            "Parse every new course export archive under SOURCE (on the Spark executors) into the "
+            "tables raw__{platform}__s3__course_xml_{archives,blocks,edges,policies,pages,"
+            "static_files}. Archives already loaded (same bytes) are skipped; bad archives are "
+            "recorded as rejected in the archives table and the run goes on."
+        ),
+    )
+    ca.add_argument("source", metavar="SOURCE", help="folder or s3://bucket/prefix of archives")
+    ca.add_argument("--platform", required=True, choices=PLATFORMS, help="edxorg or openedx")
+    ca.add_argument(
+        "--source-system",
+        required=True,
+        metavar="NAME",
+        help="where the archives come from: prod/edge for edX.org, the instance name for Open edX",
+    )
+    ca.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _common(ca)
+
+    sql = commands.add_parser(
+        "sql",
+        help="run a SQL query against the warehouse's catalog",
+        description="Run one Spark SQL statement against the warehouse (raw schema is the default).",
+    )
+    sql.add_argument("query", metavar="SQL")
+    sql.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sql.add_argument("--limit", type=int, default=1000, help="rows to print at most (default 1000)")
+    _common(sql)
+    return parser
+
+
+def _session(config: Config) -> SparkSession:
+    from olx_spark.spark.session import get_session
+
+    return get_session(config)
+
+
+def cmd_ingest_course_archives(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+    from olx_spark.storage.listing import SourceError
+
+    job = CourseArchiveJob(args.source, args.platform, args.source_system)
+    spark = _session(config)
+    try:
+        summary = run_course_archives(spark, config, job)
+    except SourceError as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
+    print(summary.to_json() if args.json else summary.render())
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.spark.query import run_query
+
+    spark = _session(config)
+    spark.catalog.setCurrentDatabase(config.warehouse.raw_schema)
+    print(run_query(spark, args.query, args.format, args.limit))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config, warehouse=args.warehouse)
+    except ConfigError as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "ingest" and args.kind == "course-archives":
+        return cmd_ingest_course_archives(args, config)
+    if args.command == "sql":
+        return cmd_sql(args, config)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Delta table plumbing shared by every job: create-if-missing, idempotent replace, metrics.
+
+Writes that may be repeated after a killed run use `replaceWhere` on the file identity column
+(e.g. `archive_sha256 IN (...)`): rows a killed run left behind for the same file are replaced
+in the same transaction that writes them again, so a rerun never duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"`{schema}`.`{table}`"
+
+
+def ensure_table(
+    spark: SparkSession, name: str, schema: StructType, partition_by: list[str], comment: str
+) -> None:
+    """Create the Delta table `name` (registered in the catalog) if it does not exist yet."""
+    builder = (
+        DeltaTable.createIfNotExists(spark)
+        .tableName(name)
+        .addColumns(schema)
+        .partitionedBy(*partition_by)
+        .comment(comment)
+    )
+    builder.execute()
+
+
+def sql_in_list(values: Iterable[str]) -> str:
+    quoted = ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in sorted(set(values)))
+    return "(" + ", ".join(quoted) + ")"
+
+
+def replace_rows(df: DataFrame, name: str, column: str, values: Iterable[str]) -> None:
+    """Atomically delete the rows of `name` whose `column` is in `values` and append `df`."""
+    (
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"{column} IN {sql_in_list(values)}")
+        .option("mergeSchema", "true")
+        .saveAsTable(name)
+    )
+
+
+def append_rows(df: DataFrame, name: str) -> None:
+    df.write.format("delta").mode("append").option("mergeSchema", "true").saveAsTable(name)
+
+
+def last_written_rows(spark: SparkSession, name: str) -> int:
+    """Rows added by the latest commit of `name` (from Delta's own operation metrics)."""
+    row = DeltaTable.forName(spark, name).history(1).select("operationMetrics").first()
+    metrics = (row["operationMetrics"] if row else None) or {}
+    return int(metrics.get("numOutputRows", 0))
+
+
+def delete_path(spark: SparkSession, path: str) -> None:
+    """Recursively delete `path` on whatever file system Spark uses for it (local, S3, DBFS)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs.delete(hpath, True)

@@ -1,0 +1,94 @@
+"""Build (locally) or adopt (on a cluster) the SparkSession every command and dbt share.
+
+Local mode is the laptop default: `local[*]`, a warehouse folder, an embedded Derby metastore
+inside that folder (so tables resolve by name across runs and for dbt), Delta's extension and
+catalog, Arrow transfer on, UTC everywhere. Cluster mode leaves the cluster's settings alone and
+only makes sure the raw schema exists.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from olx_spark.config import Config
+from olx_spark.spark.jars import delta_spark_conf
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+COMMON_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.sources.partitionOverwriteMode": "static",
+}
+
+# Small-machine defaults: a laptop has a few cores, not hundreds of shuffle partitions.
+LOCAL_CONF = {
+    "spark.sql.shuffle.partitions": "8",
+    "spark.databricks.delta.snapshotPartitions": "4",
+    "spark.ui.showConsoleProgress": "true",
+    "spark.ui.enabled": "false",
+    "spark.driver.memory": "4g",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "false",
+}
+
+
+def is_local_path(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def warehouse_location(config: Config) -> str:
+    """Absolute warehouse location: local folders are resolved, URIs are kept as given."""
+    wh = config.warehouse.dir
+    return str(Path(wh.removeprefix("file://")).expanduser().resolve()) if is_local_path(wh) else wh
+
+
+def local_session_conf(config: Config) -> dict[str, str]:
+    """Every setting of a local session: one source of truth shared by the jobs and dbt."""
+    wh = warehouse_location(config)
+    log4j = files("olx_spark").joinpath("conf/log4j2.properties")
+    java_opts = f"-Dderby.system.home={wh} -Dlog4j2.configurationFile={log4j}"
+    conf = {
+        **COMMON_CONF,
+        **DELTA_CONF,
+        **LOCAL_CONF,
+        "spark.sql.warehouse.dir": wh,
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={wh}/_metastore_db;create=true"
+        ),
+        "spark.driver.extraJavaOptions": java_opts,
+        **delta_spark_conf(),
+    }
+    conf.update(config.spark.conf)
+    return conf
+
+
+def get_session(config: Config) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    if config.spark.mode == "cluster":
+        builder = SparkSession.builder.appName(config.spark.app_name)
+        for key, value in {**COMMON_CONF, **config.spark.conf}.items():
+            builder = builder.config(key, value)
+        spark = builder.enableHiveSupport().getOrCreate()
+    elif config.spark.mode == "local":
+        if is_local_path(config.warehouse.dir):
+            Path(warehouse_location(config)).mkdir(parents=True, exist_ok=True)
+        builder = SparkSession.builder.master(config.spark.master).appName(config.spark.app_name)
+        for key, value in local_session_conf(config).items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+    else:
+        raise ValueError(f"spark.mode must be 'local' or 'cluster', not {config.spark.mode!r}")
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{config.warehouse.raw_schema}`")
+    return spark

@@ -1,0 +1,79 @@
+"""Shared fixtures: one local Spark session with Delta for the whole test run (in a temporary
+warehouse), a fresh raw schema per test, and a real S3 endpoint (moto's server) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olx_spark.config import Config, S3Config, SparkConfig, WarehouseConfig
+
+# Python workers inherit the environment the JVM started with, so S3 credentials for the test
+# endpoint must be in place before any Spark session exists.
+for key, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def warehouse_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("warehouse")
+
+
+@pytest.fixture(scope="session")
+def base_config(warehouse_dir: Path) -> Config:
+    return Config(
+        warehouse=WarehouseConfig(dir=str(warehouse_dir)),
+        spark=SparkConfig(master="local[2]", conf={"spark.driver.memory": "2g"}),
+    )
+
+
+@pytest.fixture(scope="session")
+def spark(base_config: Config) -> Iterator[Any]:
+    from olx_spark.spark.session import get_session
+
+    session = get_session(base_config)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def config(base_config: Config, request: pytest.FixtureRequest, spark: Any) -> Config:
+    """A config whose raw schema is new for this test, so tests never see each other's rows."""
+    schema = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:80]
+    spark.sql(f"DROP DATABASE IF EXISTS `{schema}` CASCADE")
+    spark.sql(f"CREATE DATABASE `{schema}`")
+    return replace(base_config, warehouse=replace(base_config.warehouse, raw_schema=schema))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto in server mode: a real HTTP S3 endpoint on 127.0.0.1 for this test run."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_config(s3_endpoint: str) -> S3Config:
+    return S3Config(endpoint_url=s3_endpoint, region="us-east-1")

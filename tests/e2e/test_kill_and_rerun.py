@@ -1,0 +1,125 @@
+"""A run killed in the middle of writing, then run again, leaves no duplicate and no gap.
+
+The job runs as the real console script in its own process group (driver and JVM), which is
+SIGKILLed as soon as the first content table has committed and before the ledger has; the
+rerun must then produce exactly the tables of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from olx_spark.olx.tables import ENTITIES, course_table_name
+from tests.spark.courses import tiny_course, write_tar_gz
+
+pytestmark = pytest.mark.e2e
+
+SCHEMA = "ol_warehouse_local_raw"
+CLI = [sys.executable, "-m", "olx_spark.cli"]
+
+
+def _ingest_cmd(src: Path, warehouse: Path) -> list[str]:
+    return [
+        *CLI,
+        "ingest",
+        "course-archives",
+        str(src),
+        "--platform",
+        "edxorg",
+        "--source-system",
+        "prod",
+        "--warehouse",
+        str(warehouse),
+        "--json",
+    ]
+
+
+def _query(warehouse: Path, sql: str) -> list[dict]:
+    out = subprocess.run(
+        [*CLI, "sql", sql, "--warehouse", str(warehouse), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _commit(warehouse: Path, entity: str, version: int) -> Path:
+    table = course_table_name("edxorg", entity)
+    return warehouse / f"{SCHEMA}.db" / table / "_delta_log" / f"{version:020d}.json"
+
+
+def _table_facts(warehouse: Path) -> dict[str, list]:
+    facts = {}
+    for entity in ENTITIES:
+        table = course_table_name("edxorg", entity)
+        key = "archive_uri, status" if entity == "archives" else "count(*) AS n"
+        group = "GROUP BY archive_uri, status ORDER BY archive_uri" if entity == "archives" else ""
+        facts[entity] = _query(warehouse, f"SELECT {key} FROM {table} {group}")
+    dupes = _query(
+        warehouse,
+        f"SELECT archive_sha256, block_id, is_draft, count(*) AS n FROM "
+        f"{course_table_name('edxorg', 'blocks')} GROUP BY 1, 2, 3 HAVING count(*) > 1",
+    )
+    facts["duplicate_blocks"] = dupes
+    return facts
+
+
+def test_killed_run_then_rerun_equals_one_clean_run(tmp_path):
+    src = tmp_path / "src"
+    for i in range(6):
+        write_tar_gz(src / f"course{i}.tar.gz", tiny_course(f"R{i}"))
+    killed_wh, clean_wh = tmp_path / "killed", tmp_path / "clean"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+
+    proc = subprocess.Popen(
+        _ingest_cmd(src, killed_wh),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while not _commit(killed_wh, "blocks", 1).exists():
+            assert proc.poll() is None, "the job ended before it wrote the blocks table"
+            assert time.monotonic() < deadline, "the job never wrote the blocks table"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # The kill landed between the first content commit and the ledger commit.
+    assert not _commit(killed_wh, "archives", 1).exists()
+
+    rerun = subprocess.run(
+        _ingest_cmd(src, killed_wh),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    summary = json.loads(rerun.stdout[rerun.stdout.index("{") :])
+    assert (summary["loaded"], summary["unchanged"]) == (6, 0)
+    subprocess.run(
+        _ingest_cmd(src, clean_wh), env=env, capture_output=True, timeout=600, check=True
+    )
+
+    killed, clean = _table_facts(killed_wh), _table_facts(clean_wh)
+    assert killed["duplicate_blocks"] == [] and clean["duplicate_blocks"] == []
+    for entity in ENTITIES:
+        if entity == "archives":
+            uris = [(r["archive_uri"].rsplit("/", 1)[-1], r["status"]) for r in killed[entity]]
+            assert uris == [(f"course{i}.tar.gz", "loaded") for i in range(6)]
+        else:
+            assert killed[entity] == clean[entity], entity
+    assert killed["blocks"] == [{"n": 36}]

@@ -1,0 +1,233 @@
+"""The course archive job for real: local Spark, Delta tables in the catalog, read back."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from olx_spark.config import Config
+from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name, table_schema
+from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+from tests.spark.courses import TINY_BLOCK_TYPES, tiny_course, write_tar_gz
+
+pytestmark = pytest.mark.spark
+
+
+def _job(source: Path | str) -> CourseArchiveJob:
+    return CourseArchiveJob(str(source), "edxorg", "prod")
+
+
+def _table(config: Config, entity: str) -> str:
+    return f"`{config.warehouse.raw_schema}`.{course_table_name('edxorg', entity)}"
+
+
+def _rows(spark: Any, config: Config, entity: str, order: str = "") -> list[dict[str, Any]]:
+    query = f"SELECT * FROM {_table(config, entity)}" + (f" ORDER BY {order}" if order else "")
+    return [r.asDict(recursive=True) for r in spark.sql(query).collect()]
+
+
+def _counts(spark: Any, config: Config) -> dict[str, int]:
+    return {e: spark.table(_table(config, e)).count() for e in ENTITIES}
+
+
+def test_loads_a_course_into_six_partitioned_catalog_tables(spark, config, tmp_path):
+    write_tar_gz(tmp_path / "src" / "tiny.tar.gz", tiny_course())
+    summary = run_course_archives(spark, config, _job(tmp_path / "src"))
+
+    assert (summary.files_seen, summary.loaded, summary.rejected, summary.skipped) == (1, 1, 0, 0)
+    for entity in ENTITIES:
+        name = course_table_name("edxorg", entity)
+        detail = spark.sql(f"DESCRIBE DETAIL {_table(config, entity)}").first()
+        assert detail["format"] == "delta"
+        assert detail["partitionColumns"] == ["retrieved_date"]
+        assert spark.table(_table(config, entity)).columns == table_schema(entity).names, name
+
+    (archive,) = _rows(spark, config, "archives")
+    assert archive["status"] == "loaded"
+    assert archive["course_id"] == "course-v1:MITx+T.01+2024_T1"
+    assert (archive["org"], archive["course"], archive["run"]) == ("MITx", "T.01", "2024_T1")
+    assert archive["block_count"] == sum(TINY_BLOCK_TYPES.values())
+    assert archive["errors"] == []
+    assert len(archive["archive_sha256"]) == 64 and len(archive["course_version"]) == 64
+    assert archive["retrieved_date"] == archive["retrieved_at"].date()
+
+    blocks = _rows(spark, config, "blocks", "depth, block_id")
+    assert [b["block_id"] for b in blocks] == [
+        "block-v1:MITx+T.01+2024_T1+type@course+block@course",
+        "block-v1:MITx+T.01+2024_T1+type@chapter+block@ch1",
+        "block-v1:MITx+T.01+2024_T1+type@sequential+block@seq1",
+        "block-v1:MITx+T.01+2024_T1+type@vertical+block@v1",
+        "block-v1:MITx+T.01+2024_T1+type@html+block@h1",
+        "block-v1:MITx+T.01+2024_T1+type@problem+block@p1",
+    ]
+    course = blocks[0]
+    assert course["block_title"] == "Tiny Course (policy)"
+    assert course["xml_attributes"]["display_name"] == "Tiny Course"
+    assert course["settings"]["self_paced"] == "true"
+    html = next(b for b in blocks if b["block_type"] == "html")
+    assert html["content"] == "<p>Hi</p>"
+    assert {b["source_system"] for b in blocks} == {"prod"}
+    assert {b["archive_sha256"] for b in blocks} == {archive["archive_sha256"]}
+    assert {b["retrieved_at"] for b in blocks} == {archive["retrieved_at"]}
+
+    assert len(_rows(spark, config, "edges")) == 5
+    (static,) = _rows(spark, config, "static_files")
+    assert (static["path"], static["size_bytes"], static["mime_type"]) == (
+        "static/notes.pdf",
+        len("%PDF-1.4 not really a pdf"),
+        "application/pdf",
+    )
+    pages = _rows(spark, config, "pages")
+    assert [(p["page_type"], p["name"]) for p in pages] == [("about", "overview")]
+    grader = [p for p in _rows(spark, config, "policies") if p["policy_key"] == "GRADER"]
+    assert len(grader) == 1
+    assert summary.rows_written[course_table_name("edxorg", "blocks")] == 6
+
+
+def test_rerun_with_nothing_new_loads_nothing(spark, config, tmp_path):
+    write_tar_gz(tmp_path / "src" / "a.tar.gz", tiny_course("A"))
+    write_tar_gz(tmp_path / "src" / "b.tar.gz", tiny_course("B"))
+    run_course_archives(spark, config, _job(tmp_path / "src"))
+    before = _counts(spark, config)
+
+    again = run_course_archives(spark, config, _job(tmp_path / "src"))
+
+    assert (again.files_seen, again.unchanged, again.loaded) == (2, 2, 0)
+    assert again.rows_written == {}
+    assert "nothing new to load" in again.render()
+    assert _counts(spark, config) == before
+
+
+def test_same_bytes_under_another_name_are_not_loaded_twice(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course())
+    run_course_archives(spark, config, _job(src))
+    before = _counts(spark, config)
+    shutil.copy(src / "a.tar.gz", src / "renamed.tar.gz")
+    shutil.copy(src / "a.tar.gz", src / "renamed-again.tgz")
+
+    summary = run_course_archives(spark, config, _job(src))
+
+    assert (summary.unchanged, summary.duplicates, summary.loaded) == (1, 2, 0)
+    after = _counts(spark, config)
+    assert after["archives"] == before["archives"] + 2
+    assert {e: after[e] for e in CONTENT_ENTITIES} == {e: before[e] for e in CONTENT_ENTITIES}
+    statuses = sorted(r["status"] for r in _rows(spark, config, "archives"))
+    assert statuses == ["duplicate", "duplicate", "loaded"]
+
+
+def test_identical_archives_in_one_run_load_once(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course())
+    shutil.copy(src / "a.tar.gz", src / "b.tar.gz")
+
+    summary = run_course_archives(spark, config, _job(src))
+
+    assert (summary.loaded, summary.duplicates) == (1, 1)
+    assert spark.table(_table(config, "blocks")).count() == 6
+    loaded = [r for r in _rows(spark, config, "archives") if r["status"] == "loaded"]
+    assert [r["archive_uri"].rsplit("/", 1)[-1] for r in loaded] == ["a.tar.gz"]
+
+
+def test_a_new_version_of_a_course_is_a_new_version(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "course.tar.gz", tiny_course(html="<p>v1</p>"))
+    run_course_archives(spark, config, _job(src))
+    write_tar_gz(src / "course.tar.gz", tiny_course(html="<p>v2</p>"), mtime=1_800_000_000)
+
+    summary = run_course_archives(spark, config, _job(src))
+
+    assert summary.loaded == 1
+    archives = _rows(spark, config, "archives", "retrieved_at")
+    assert len({a["archive_sha256"] for a in archives}) == 2
+    assert archives[0]["course_version"] != archives[1]["course_version"]
+    html = spark.sql(
+        f"SELECT content FROM {_table(config, 'blocks')} WHERE block_type = 'html' ORDER BY retrieved_at"
+    ).collect()
+    assert [r[0] for r in html] == ["<p>v1</p>", "<p>v2</p>"]
+
+
+def test_repacked_archive_with_same_content_has_same_course_version(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course(), mtime=1_600_000_000)
+    write_tar_gz(src / "b.tar.gz", tiny_course(), mtime=1_650_000_000)
+
+    run_course_archives(spark, config, _job(src))
+
+    archives = _rows(spark, config, "archives")
+    assert len({a["archive_sha256"] for a in archives}) == 2
+    assert len({a["course_version"] for a in archives}) == 1
+
+
+def test_bad_archives_are_rejected_and_the_good_ones_load(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "good.tar.gz", tiny_course())
+    (src / "not-gzip.tar.gz").write_bytes(b"this is not an archive at all")
+    whole = write_tar_gz(tmp_path / "whole.tar.gz", tiny_course("T")).read_bytes()
+    (src / "truncated.tar.gz").write_bytes(whole[: len(whole) // 2])
+    write_tar_gz(src / "no-course.tar.gz", {"readme.txt": "no course here"})
+    broken = tiny_course("B")
+    broken["course/problem/p1.xml"] = "<problem><unclosed></problem>"
+    write_tar_gz(src / "partly-broken.tar.gz", broken)
+    (src / "empty.tar.gz").write_bytes(gzip.compress(b""))
+
+    summary = run_course_archives(spark, config, _job(src))
+
+    archives = {r["archive_uri"].rsplit("/", 1)[-1]: r for r in _rows(spark, config, "archives")}
+    assert {n: a["status"] for n, a in archives.items()} == {
+        "good.tar.gz": "loaded",
+        "partly-broken.tar.gz": "loaded",
+        "not-gzip.tar.gz": "rejected",
+        "truncated.tar.gz": "rejected",
+        "no-course.tar.gz": "rejected",
+        "empty.tar.gz": "rejected",
+    }
+    for name in ("not-gzip.tar.gz", "truncated.tar.gz", "no-course.tar.gz", "empty.tar.gz"):
+        assert archives[name]["errors"], name
+        assert archives[name]["errors"][0]["message"], name
+    assert archives["no-course.tar.gz"]["errors"][0]["kind"] == "no_course"
+    bad_xml = archives["partly-broken.tar.gz"]["errors"]
+    assert [(e["path"], e["kind"]) for e in bad_xml] == [("problem/p1.xml", "bad_xml")]
+    assert (summary.loaded, summary.rejected, summary.loaded_with_errors) == (2, 4, 1)
+    assert len(summary.warnings) == 5
+    rendered = summary.render()
+    assert "truncated.tar.gz" in rendered and "bad_xml" in rendered
+    broken_blocks = spark.sql(
+        f"SELECT block_type FROM {_table(config, 'blocks')} b JOIN {_table(config, 'archives')} a"
+        " USING (archive_sha256) WHERE a.archive_uri LIKE '%partly-broken%'"
+    ).collect()
+    assert sorted(r[0] for r in broken_blocks) == [
+        "chapter",
+        "course",
+        "html",
+        "sequential",
+        "vertical",
+    ]
+
+    # A rejected archive is not retried while it is unchanged.
+    again = run_course_archives(spark, config, _job(src))
+    assert (again.unchanged, again.rejected) == (6, 0)
+
+
+def test_missing_source_is_a_clear_error(spark, config, tmp_path):
+    from olx_spark.storage.listing import SourceError
+
+    with pytest.raises(SourceError, match="does not exist"):
+        run_course_archives(spark, config, _job(tmp_path / "nope"))
+
+
+def test_archives_spread_one_per_task(spark, config, tmp_path):
+    src = tmp_path / "src"
+    for i in range(4):
+        write_tar_gz(src / f"c{i}.tar.gz", tiny_course(f"R{i}"))
+    few_tasks = replace(config, ingest=replace(config.ingest, max_parse_tasks=2))
+
+    summary = run_course_archives(spark, few_tasks, _job(src))
+
+    assert summary.loaded == 4
+    assert spark.table(_table(config, "blocks")).count() == 24

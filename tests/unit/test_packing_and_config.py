@@ -1,0 +1,73 @@
+"""Task packing (largest first, balanced) and configuration loading, without a JVM."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from olx_spark.config import ConfigError, load_config
+from olx_spark.spark.course_archives import pack_tasks
+from olx_spark.storage.listing import SourceFile
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _files(*sizes: int) -> list[SourceFile]:
+    return [SourceFile(f"file:///a/{i}.tar.gz", s, T0) for i, s in enumerate(sizes)]
+
+
+def test_one_task_per_archive_when_tasks_allow():
+    tasks = pack_tasks(_files(5, 1, 9), max_tasks=10)
+    assert [[f.size for f in t] for t in tasks] == [[9], [5], [1]]
+
+
+def test_huge_archive_gets_a_task_of_its_own():
+    tasks = pack_tasks(_files(1000, 10, 10, 10, 10, 10, 10), max_tasks=2)
+    assert [[f.size for f in t] for t in tasks] == [[1000], [10] * 6]
+
+
+def test_packing_keeps_every_file_once():
+    files = _files(*range(1, 101))
+    tasks = pack_tasks(files, max_tasks=7)
+    assert len(tasks) == 7
+    assert sorted(f.uri for t in tasks for f in t) == sorted(f.uri for f in files)
+    loads = [sum(f.size for f in t) for t in tasks]
+    assert max(loads) - min(loads) <= 100
+
+
+def test_no_files_no_tasks():
+    assert pack_tasks([], max_tasks=4) == []
+
+
+def test_config_file_overrides_defaults(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[warehouse]\nraw_schema = "x_raw"\n[limits]\nmax_ratio = 50\n'
+        '[spark.conf]\n"spark.sql.shuffle.partitions" = 3\n'
+    )
+    config = load_config(path, warehouse="/tmp/wh")
+    assert config.warehouse.raw_schema == "x_raw"
+    assert config.warehouse.dir == "/tmp/wh"
+    assert config.limits.max_ratio == 50.0
+    assert config.limits.max_members == 200_000
+    assert config.spark.conf == {"spark.sql.shuffle.partitions": "3"}
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[limits]\nmax_ratoi = 5\n")
+    with pytest.raises(ConfigError, match=r"limits\.max_ratoi"):
+        load_config(path)
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "none.toml")
+
+
+def test_shipped_config_files_load():
+    from pathlib import Path
+
+    for name in ("local.toml", "emr.toml", "databricks.toml"):
+        load_config(Path(__file__).parents[2] / "conf" / name)
