@@ -17,7 +17,6 @@ Flow of one run:
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import time
 import uuid
@@ -92,40 +91,22 @@ class CourseArchiveJob:
 # ---------------------------------------------------------------------------------------------
 
 
-def _hash_file(uri: str, s3: S3Config) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open_uri(uri, s3) as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def read_archive(source: ArchiveSource, limits: Limits, s3: S3Config) -> ParsedArchive:
-    """Parse one archive; whatever goes wrong becomes a rejection, never an exception."""
+    """Parse one archive. The parser turns everything wrong with the archive into a rejection;
+    what is left to catch here is failing to open or read the file at all (retried next run)."""
     from olx_spark.olx.parse import parse_course_archive
 
     try:
         with open_uri(source.uri, s3) as stream:
             return parse_course_archive(stream, source.uri.rsplit("/", 1)[-1], limits)
-    except OSError as exc:
+    except Exception as exc:  # storage and network errors come in many classes
         return ParsedArchive(
             archive_sha256="",
             archive_size_bytes=source.size,
             rejection=ArchiveError(
-                None, "unreadable", f"cannot read the file ({exc}); it will be retried next run"
-            ),
-        )
-    except Exception as exc:  # a parser bug must not fail the run: record it, go on
-        sha, size = _hash_file(source.uri, s3)
-        return ParsedArchive(
-            archive_sha256=sha,
-            archive_size_bytes=size,
-            rejection=ArchiveError(
                 None,
-                "parser_error",
-                f"olx-spark failed on this archive ({type(exc).__name__}: {exc}); "
-                "please report it with the archive if you can share it",
+                "unreadable",
+                f"cannot read the file ({type(exc).__name__}: {exc}); it will be retried next run",
             ),
         )
 
@@ -176,8 +157,8 @@ def pack_tasks(files: list[SourceFile], max_tasks: int) -> list[list[SourceFile]
 
 @dataclass(frozen=True)
 class LedgerState:
-    unchanged: set[tuple[str, int, datetime]]
-    known_shas: frozenset[str]
+    unchanged: set[tuple[str, int, int]]  # SourceFile.identity of every file already read
+    known_shas: frozenset[str]  # bytes already loaded (under any name)
 
 
 def read_ledger(spark: SparkSession, ledger_table: str) -> LedgerState:
@@ -186,7 +167,11 @@ def read_ledger(spark: SparkSession, ledger_table: str) -> LedgerState:
         spark.table(ledger_table)
         .where(F.col("archive_sha256") != "")
         .select(
-            "archive_uri", "archive_size_bytes", "archive_modified_at", "archive_sha256", "status"
+            "archive_uri",
+            "archive_size_bytes",
+            F.unix_micros("archive_modified_at").alias("modified_micros"),
+            "archive_sha256",
+            "status",
         )
         .distinct()
         .collect()
@@ -255,7 +240,7 @@ def run_course_archives(
     files = list_source(job.source, config.ingest.archive_suffixes, config.s3)
     summary.files_seen = len(files)
     ledger = read_ledger(spark, ledger_table)
-    new = [f for f in files if (f.uri, f.size, f.modified_at) not in ledger.unchanged]
+    new = [f for f in files if f.identity not in ledger.unchanged]
     summary.unchanged = len(files) - len(new)
     if not new:
         summary.seconds = time.monotonic() - started

@@ -8,6 +8,8 @@ only makes sure the raw schema exists.
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +68,9 @@ def local_session_conf(config: Config) -> dict[str, str]:
             f"jdbc:derby:;databaseName={wh}/_metastore_db;create=true"
         ),
         "spark.driver.extraJavaOptions": java_opts,
+        # Python workers run the interpreter (and so the packages) of the driver.
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
         **delta_spark_conf(),
     }
     conf.update(config.spark.conf)
@@ -83,6 +88,8 @@ def get_session(config: Config) -> SparkSession:
     elif config.spark.mode == "local":
         if is_local_path(config.warehouse.dir):
             Path(warehouse_location(config)).mkdir(parents=True, exist_ok=True)
+        # PySpark picks the workers' interpreter from the environment: make it this one.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.master(config.spark.master).appName(config.spark.app_name)
         for key, value in local_session_conf(config).items():
             builder = builder.config(key, value)

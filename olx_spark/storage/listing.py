@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from olx_spark.config import S3Config
 from olx_spark.storage.s3 import s3_client, split_s3_uri
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,21 @@ class SourceFile:
     uri: str
     size: int
     modified_at: datetime
+
+    @property
+    def identity(self) -> tuple[str, int, int]:
+        """(URI, size, modification time in whole microseconds): how the ledger recognises a
+        file it has already seen without reading it."""
+        return (self.uri, self.size, to_micros(self.modified_at))
+
+
+def to_micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_nanos(ns: int) -> datetime:
+    """A file system time (ns) at the microsecond precision a Delta timestamp keeps."""
+    return EPOCH + timedelta(microseconds=ns // 1000)
 
 
 class SourceError(Exception):
@@ -55,7 +72,7 @@ def _list_local(root: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
             SourceFile(
                 uri=file.resolve().as_uri(),
                 size=stat.st_size,
-                modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+                modified_at=from_nanos(stat.st_mtime_ns),
             )
         )
     return out
