@@ -28,7 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark.broadcast import Broadcast
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
@@ -50,6 +50,7 @@ from olx_spark.spark.delta import (
     last_written_rows,
     qualified,
     replace_rows,
+    table_location,
 )
 from olx_spark.spark.schemas import spark_schema, staging_spark_schema
 from olx_spark.storage.listing import SourceFile, list_source
@@ -202,22 +203,38 @@ def _input_frame(spark: SparkSession, tasks: list[list[SourceFile]]) -> DataFram
     return spark.createDataFrame(rdd, INPUT_SCHEMA)
 
 
-def _ledger_frame(staged: DataFrame) -> DataFrame:
-    """This run's ledger rows; of archives with identical bytes, only the first stays loaded."""
+def _duplicates_in_run(rows: list[Any]) -> set[str]:
+    """URIs of loaded archives whose bytes another archive of this run (first by URI) has."""
+    first: dict[str, str] = {}
+    dupes = set()
+    for r in sorted(rows, key=lambda r: r["archive_uri"]):
+        if r["status"] != STATUS_LOADED:
+            continue
+        if r["archive_sha256"] in first:
+            dupes.add(r["archive_uri"])
+        else:
+            first[r["archive_sha256"]] = r["archive_uri"]
+    return dupes
+
+
+def _ledger_frame(staged: DataFrame, duplicates: set[str]) -> DataFrame:
+    """This run's ledger rows, with in-run duplicates marked (no shuffle: a literal set)."""
     archives = staged.where(F.col(KIND) == "archives").select("archives.*")
-    first = Window.partitionBy("archive_sha256", "status").orderBy("archive_uri")
-    rank = F.row_number().over(first)
+    if not duplicates:
+        return archives
     status = (
-        F.when((F.col("status") == STATUS_LOADED) & (rank > 1), F.lit(STATUS_DUPLICATE))
+        F.when(F.col("archive_uri").isin(sorted(duplicates)), F.lit(STATUS_DUPLICATE))
         .otherwise(F.col("status"))
         .alias("status")
     )
     return archives.select(*[status if c == "status" else F.col(c) for c in archives.columns])
 
 
-def _summarise(summary: IngestSummary, ledger_rows: list[Any]) -> None:
+def _summarise(summary: IngestSummary, ledger_rows: list[Any], duplicates: set[str]) -> None:
     for r in ledger_rows:
-        if r["status"] == STATUS_LOADED:
+        if r["archive_uri"] in duplicates:
+            summary.duplicates += 1
+        elif r["status"] == STATUS_LOADED:
             summary.loaded += 1
             summary.loaded_with_errors += bool(r["errors"])
         elif r["status"] == STATUS_DUPLICATE:
@@ -261,15 +278,23 @@ def run_course_archives(
             .parquet(staging)
         )
         staged = spark.read.schema(staging_spark_schema()).parquet(staging)
-        ledger_df = _ledger_frame(staged)
-        ledger_rows = ledger_df.select(
-            "archive_uri", "archive_sha256", "status", "errors"
-        ).collect()
-        _summarise(summary, ledger_rows)
+        # One small row per archive: statuses, hashes and errors, for the summary and the writes.
+        ledger_rows = (
+            staged.where(F.col(KIND) == "archives")
+            .select(
+                "archives.archive_uri",
+                "archives.archive_sha256",
+                "archives.status",
+                "archives.errors",
+            )
+            .collect()
+        )
+        duplicates = _duplicates_in_run(ledger_rows)
+        _summarise(summary, ledger_rows, duplicates)
         loaded = {
             r["archive_uri"]: r["archive_sha256"]
             for r in ledger_rows
-            if r["status"] == STATUS_LOADED
+            if r["status"] == STATUS_LOADED and r["archive_uri"] not in duplicates
         }
 
         if loaded:
@@ -278,13 +303,13 @@ def run_course_archives(
                 rows = staged.where(
                     (F.col(KIND) == entity) & F.col(ARCHIVE_URI).isin(list(loaded))
                 ).select(f"{entity}.*")
-                table = job.table(config, entity)
-                replace_rows(rows, table, "archive_sha256", loaded.values())
+                location = table_location(spark, job.table(config, entity))
+                replace_rows(rows, location, "archive_sha256", loaded.values())
                 summary.rows_written[course_table_name(job.platform, entity)] = last_written_rows(
-                    spark, table
+                    spark, location
                 )
         spark.sparkContext.setJobDescription("write the archives ledger")
-        append_rows(ledger_df, ledger_table)
+        append_rows(_ledger_frame(staged, duplicates), table_location(spark, ledger_table))
         summary.rows_written[course_table_name(job.platform, "archives")] = len(ledger_rows)
     finally:
         delete_path(spark, staging)

@@ -37,24 +37,30 @@ def sql_in_list(values: Iterable[str]) -> str:
     return "(" + ", ".join(quoted) + ")"
 
 
-def replace_rows(df: DataFrame, name: str, column: str, values: Iterable[str]) -> None:
-    """Atomically delete the rows of `name` whose `column` is in `values` and append `df`."""
+def table_location(spark: SparkSession, name: str) -> str:
+    """Where the Delta table `name` lives. Writes go to the path: Delta's log is the table's
+    truth, and path writes spare the metastore a schema update it cannot express anyway."""
+    return str(DeltaTable.forName(spark, name).detail().first()["location"])
+
+
+def replace_rows(df: DataFrame, location: str, column: str, values: Iterable[str]) -> None:
+    """Atomically delete the rows whose `column` is in `values` and append `df`."""
     (
         df.write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", f"{column} IN {sql_in_list(values)}")
         .option("mergeSchema", "true")
-        .saveAsTable(name)
+        .save(location)
     )
 
 
-def append_rows(df: DataFrame, name: str) -> None:
-    df.write.format("delta").mode("append").option("mergeSchema", "true").saveAsTable(name)
+def append_rows(df: DataFrame, location: str) -> None:
+    df.write.format("delta").mode("append").option("mergeSchema", "true").save(location)
 
 
-def last_written_rows(spark: SparkSession, name: str) -> int:
-    """Rows added by the latest commit of `name` (from Delta's own operation metrics)."""
-    row = DeltaTable.forName(spark, name).history(1).select("operationMetrics").first()
+def last_written_rows(spark: SparkSession, location: str) -> int:
+    """Rows added by the latest commit at `location` (from Delta's own operation metrics)."""
+    row = DeltaTable.forPath(spark, location).history(1).select("operationMetrics").first()
     metrics = (row["operationMetrics"] if row else None) or {}
     return int(metrics.get("numOutputRows", 0))
 
