@@ -20,6 +20,7 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/olx-spark ingest course-archives samples/course-archives \
 		--platform edxorg --source-system prod --warehouse $(WAREHOUSE)
+	$(BIN)/olx-spark transform --warehouse $(WAREHOUSE)
 	$(BIN)/olx-spark sql --warehouse $(WAREHOUSE) \
 		"SELECT course_id, status, block_count, course_version FROM raw__edxorg__s3__course_xml_archives ORDER BY course_id"
 

@@ -89,6 +89,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write one archive that is mostly static files of this total size",
     )
 
+    transform = commands.add_parser(
+        "transform",
+        help="run the dbt project (dbt build: staging + intermediate models and their tests)",
+        description=(
+            "Run `dbt build` on the dbt project in dbt/ with its local profile, inside this "
+            "process and on the same Spark session, warehouse and catalog the ingest jobs use. "
+            "Staging models are incremental (merge on Delta): running twice changes nothing."
+        ),
+    )
+    transform.add_argument(
+        "--select",
+        nargs="+",
+        metavar="SELECTOR",
+        help="dbt node selection, e.g. staging or +int__combined__course_xml_courseruns",
+    )
+    transform.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
+    _common(transform)
+
+    dbt = commands.add_parser(
+        "dbt",
+        help="run any dbt command with the local profile (e.g. olx-spark dbt docs generate)",
+        description=(
+            "Run a dbt command (`docs generate`, `test --select ...`, `ls`, ...) on the dbt "
+            "project with the local profile, on olx-spark's Spark session. Put olx-spark's own "
+            "options (--warehouse, --config) before the dbt arguments."
+        ),
+    )
+    _common(dbt)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, metavar="DBT_ARGS")
+
     sql = commands.add_parser(
         "sql",
         help="run a SQL query against the warehouse's catalog",
@@ -131,6 +163,32 @@ def cmd_sql(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_transform(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.transform import run_transform
+
+    extra = ["--full-refresh"] if args.full_refresh else []
+    code = run_transform(config, select=args.select, extra=extra)
+    if code:
+        print(
+            "olx-spark: dbt build failed; the dbt output above names the model or test "
+            "(details in dbt/logs/dbt.log)",
+            file=sys.stderr,
+        )
+    return code
+
+
+def cmd_dbt(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.transform import run_dbt
+
+    if not args.dbt_args:
+        print(
+            "olx-spark: say which dbt command to run, e.g. `olx-spark dbt docs generate`",
+            file=sys.stderr,
+        )
+        return 2
+    return run_dbt(config, list(args.dbt_args))
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -166,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_ingest_course_archives(args, config)
     if args.command == "sql":
         return cmd_sql(args, config)
+    if args.command == "transform":
+        return cmd_transform(args, config)
+    if args.command == "dbt":
+        return cmd_dbt(args, config)
     raise AssertionError(f"unhandled command {args.command}")
 
 
