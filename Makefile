@@ -9,6 +9,9 @@ WAREHOUSE ?= ./warehouse
 .PHONY: setup demo test lint format clean
 
 $(STAMP): pyproject.toml
+	@# gpg (GnuPG) decrypts research data packages and tracking logs; Debian's package if missing.
+	@command -v gpg >/dev/null || { SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq gnupg; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"

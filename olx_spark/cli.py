@@ -67,6 +67,68 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--json", action="store_true", help="print the summary as JSON")
     _common(ca)
 
+    dp = kinds.add_parser(
+        "data-packages",
+        help="edX research data packages ({org}-{date}.zip of .gpg files) -> raw__edxorg__s3__*",
+        description=(
+            "Decrypt (on the Spark executors) and land every file of every new research data "
+            "package under SOURCE: .sql dumps in raw__edxorg__s3__tables__{table}, course_structure "
+            "in raw__edxorg__s3__course_structure, forum .mongo in raw__edxorg__s3__forum_documents, "
+            "course exports in raw__edxorg__s3__course_xml_*. SOURCE holds {org}-{YYYY-MM-DD}.zip "
+            "files, or their files already unzipped (and decrypted or not) in folders named "
+            "{org}-{YYYY-MM-DD}. Every package and file is recorded in "
+            "raw__edxorg__s3__data_package_files. The GPG passphrase is read from an environment "
+            "variable (default OLX_SPARK_GPG_PASSPHRASE) or packages.secrets_file, never from "
+            "the command line."
+        ),
+    )
+    dp.add_argument("source", metavar="SOURCE", help="folder or s3://bucket/prefix of packages")
+    dp.add_argument(
+        "--gnupg-home",
+        metavar="DIR",
+        help="keyring folder holding the private key (default: packages.gnupg_home, $GNUPGHOME)",
+    )
+    dp.add_argument(
+        "--passphrase-env",
+        metavar="VAR",
+        help="name of the environment variable holding the key's passphrase "
+        "(default: packages.passphrase_env, OLX_SPARK_GPG_PASSPHRASE)",
+    )
+    dp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _common(dp)
+
+    tl = kinds.add_parser(
+        "tracking-logs",
+        help="tracking logs (*.log, *.log.gz, *.log.gz.gpg; JSON lines) -> "
+        "raw__edxorg__s3__tracking_logs",
+        description=(
+            "Read every new tracking log under SOURCE ({org}-{site}-events-{YYYY-MM-DD}.log.gz.gpg "
+            "from edX.org, or an instance's tracking.log files; plain, gzip or GPG-encrypted) and "
+            "land one row per event in raw__edxorg__s3__tracking_logs (partitioned by event "
+            "date), lines that are no JSON event in raw__edxorg__s3__tracking_logs_bad_lines, "
+            "and every file in the ledger raw__edxorg__s3__tracking_logs_files. A file already "
+            "loaded (same name, size and time, or same content under another name) is skipped. "
+            ".gpg files use the data packages' GPG settings; the passphrase is read from an "
+            "environment variable (default OLX_SPARK_GPG_PASSPHRASE) or packages.secrets_file, "
+            "never from the command line. tracking.pii in the config hashes or drops personal "
+            "fields."
+        ),
+    )
+    tl.add_argument("source", metavar="SOURCE", help="folder or s3://bucket/prefix of logs")
+    tl.add_argument(
+        "--gnupg-home",
+        metavar="DIR",
+        help="keyring folder holding the private key (default: packages.gnupg_home, $GNUPGHOME)",
+    )
+    tl.add_argument(
+        "--passphrase-env",
+        metavar="VAR",
+        help="name of the environment variable holding the key's passphrase "
+        "(default: packages.passphrase_env, OLX_SPARK_GPG_PASSPHRASE)",
+    )
+    tl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _common(tl)
+
     synth = commands.add_parser(
         "synth",
         help="write a generated corpus of realistic course export archives (for demos, benchmarks)",
@@ -140,14 +202,49 @@ def _session(config: Config) -> SparkSession:
 
 
 def cmd_ingest_course_archives(args: argparse.Namespace, config: Config) -> int:
-    from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+    from olx_spark.spark.course_archives import CourseArchiveJob, ingest_course_archives
     from olx_spark.storage.listing import SourceError
 
     job = CourseArchiveJob(args.source, args.platform, args.source_system)
-    spark = _session(config)
     try:
-        summary = run_course_archives(spark, config, job)
+        # Starts Spark (through _session) only if the ledger shows something new.
+        summary = ingest_course_archives(config, job, _session).summary
     except SourceError as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
+    print(summary.to_json() if args.json else summary.render())
+    return 0
+
+
+def cmd_ingest_data_packages(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.packages.gpg import PassphraseError
+    from olx_spark.spark.data_packages import DataPackageJob, KeyringError, run_data_packages
+    from olx_spark.storage.listing import SourceError
+
+    job = DataPackageJob(args.source, args.gnupg_home, args.passphrase_env)
+    try:
+        job.gpg_settings(config)  # a missing keyring or passphrase is reported before Spark starts
+        summary = run_data_packages(_session(config), config, job)
+    except (SourceError, PassphraseError, KeyringError) as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
+    print(summary.to_json() if args.json else summary.render())
+    return 0
+
+
+def cmd_ingest_tracking_logs(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.spark.tracking_logs import (
+        TrackingLogJob,
+        TrackingSetupError,
+        ingest_tracking_logs,
+    )
+    from olx_spark.storage.listing import SourceError
+
+    job = TrackingLogJob(args.source, args.gnupg_home, args.passphrase_env)
+    try:
+        # Starts Spark (through _session) only if the ledger shows something new.
+        summary = ingest_tracking_logs(config, job, _session).summary
+    except (SourceError, TrackingSetupError) as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
     print(summary.to_json() if args.json else summary.render())
@@ -222,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "ingest" and args.kind == "course-archives":
         return cmd_ingest_course_archives(args, config)
+    if args.command == "ingest" and args.kind == "data-packages":
+        return cmd_ingest_data_packages(args, config)
+    if args.command == "ingest" and args.kind == "tracking-logs":
+        return cmd_ingest_tracking_logs(args, config)
     if args.command == "sql":
         return cmd_sql(args, config)
     if args.command == "transform":

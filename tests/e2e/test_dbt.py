@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from olx_spark.config import Config
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
-from olx_spark.transform import dbt_schema, run_transform
+from olx_spark.transform import dbt_schema, run_dbt, run_transform
 from tests.spark.courses import write_tar_gz
 
 pytestmark = pytest.mark.e2e
@@ -215,6 +215,15 @@ def test_dbt_stages_course_archives_incrementally(
         )
         .collect()
     ] == [(0, "Homework", "HW", 1, 0, 0.4), (1, "Final Exam", "Final", 1, 0, 0.6)]
+
+    # `dbt docs generate` works on the same session: a catalog of the models we built.
+    docs = tmp_path / "docs"
+    assert run_dbt(config, ["docs", "generate", "--target-path", str(docs)]) == 0
+    assert (docs / "index.html").is_file()
+    catalog = json.loads((docs / "catalog.json").read_text())
+    documented = {node.rsplit(".", 1)[-1] for node in catalog["nodes"]}
+    assert set(EDXORG_STAGING) <= documented
+    assert "int__combined__course_xml_courseruns" in documented
 
     # 2. Run again with nothing new: the staged tables are exactly what they were.
     before = snapshot(spark, config)
