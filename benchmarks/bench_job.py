@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("lazy_zip", "tar_bufsize"),
         default=[],
         help="run the job with an in-memory change applied in the Python workers "
-        "(see whatif_daemon.py); repeatable",
+        "(see whatif_daemon.py; both changes are in the job itself since 2026-11-27); repeatable",
     )
     parser.add_argument("--interval", type=float, default=0.2, help="RSS sampling period (s)")
     parser.add_argument(

@@ -217,8 +217,8 @@ def cmd_ingest_course_archives(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_ingest_data_packages(args: argparse.Namespace, config: Config) -> int:
-    from olx_spark.packages.gpg import PassphraseError
-    from olx_spark.spark.data_packages import DataPackageJob, KeyringError, run_data_packages
+    from olx_spark.packages.gpg import KeyringError, PassphraseError
+    from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
     from olx_spark.storage.listing import SourceError
 
     job = DataPackageJob(args.source, args.gnupg_home, args.passphrase_env)

@@ -53,12 +53,83 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class PackagesConfig:
+    """edX research data packages (`olx-spark ingest data-packages`). No secret is a value here:
+    config names where the GPG passphrase is (an environment variable, or a file)."""
+
+    # Environment variable holding the GPG passphrase (`--passphrase-env` overrides the name).
+    passphrase_env: str = "OLX_SPARK_GPG_PASSPHRASE"
+    # A file whose first line is the passphrase, used when the variable is not set; "" = none.
+    secrets_file: str = ""
+    # The keyring folder (GNUPGHOME) holding the private key; "" = $GNUPGHOME or ~/.gnupg.
+    # Executors must see the same folder (a shared path, or copied there by a bootstrap step).
+    gnupg_home: str = ""
+    gpg_binary: str = "gpg"
+    # File name endings listed at the source: package zips, and the files of packages already
+    # unzipped (encrypted or not) inside folders named like the package, `{org}-{YYYY-MM-DD}/`.
+    suffixes: tuple[str, ...] = (".zip", ".gpg", ".sql", ".json", ".mongo", ".csv", ".tar.gz")
+    package_suffix: str = ".zip"
+    # Packages are loaded in date order, this many per Spark pass (each pass commits on its own).
+    packages_per_batch: int = 8
+    # Upper bound on read tasks per pass; members are packed into tasks, largest first.
+    max_read_tasks: int = 2000
+    # Lines are shipped to Spark in chunks of about this many decrypted bytes.
+    chunk_bytes: int = 8 * 1024 * 1024
+    # Longest line (or JSON document) a file may have; a longer one rejects the file.
+    max_line_bytes: int = 64 * 1024 * 1024
+    # Bad lines listed in a file's ledger `errors` (all of them are kept in the bad-lines table).
+    max_errors_per_file: int = 20
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """Tracking logs (`olx-spark ingest tracking-logs`). `.gpg` logs are decrypted with the
+    `packages` GPG settings (keyring, passphrase variable or secrets file): the same partner key
+    encrypts both. No secret is a value here: config names the variable that holds the salt."""
+
+    # File name endings listed at the source (whether a file is gzip is read from its bytes).
+    suffixes: tuple[str, ...] = (".log", ".log.gz", ".log.gz.gpg", ".log.gpg")
+    # `source_system` of a file whose name does not say its site (`{org}-{site}-events-...`).
+    default_source_system: str = "unknown"
+    # "keep": the raw table keeps what the log says. "hash": `username`, `ip` and the string
+    # values under `pii_json_keys` in the payload, context and bad lines become the hex sha256
+    # of salt + value. "drop": they become null.
+    pii: str = "keep"
+    # Environment variable holding the salt for "hash" (required then; never logged or stored).
+    pii_salt_env: str = "OLX_SPARK_PII_SALT"
+    # JSON keys (anywhere in `event`/`data`/`context`) whose string values are personal or free
+    # text: names, addresses, forum posts, search queries, notes. (Not `name`: many payloads use
+    # it for an event or component name.)
+    pii_json_keys: tuple[str, ...] = (
+        "username",
+        "ip",
+        "email",
+        "full_name",
+        "body",
+        "title",
+        "query",
+        "note_text",
+        "comment",
+    )
+    # Lines are shipped to Spark in chunks of about this many plaintext bytes.
+    chunk_bytes: int = 8 * 1024 * 1024
+    # A longer line is a bad line (its start is kept; the rest of the file still loads).
+    max_line_bytes: int = 16 * 1024 * 1024
+    # Bad lines keep at most this many characters of their text.
+    max_bad_line_chars: int = 64 * 1024
+    # Upper bound on read tasks per run; files are packed into tasks, largest first.
+    max_read_tasks: int = 2000
+
+
+@dataclass(frozen=True)
 class Config:
     warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     s3: S3Config = field(default_factory=S3Config)
     limits: Limits = field(default_factory=Limits)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    packages: PackagesConfig = field(default_factory=PackagesConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
 
 class ConfigError(ValueError):

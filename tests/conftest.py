@@ -77,3 +77,13 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3_config(s3_endpoint: str) -> S3Config:
     return S3Config(endpoint_url=s3_endpoint, region="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Two real GPG key pairs in temporary keyrings (see tests/packages_fixtures.py)."""
+    from tests.packages_fixtures import make_keyrings, stop_agents
+
+    keys = make_keyrings(tmp_path_factory.mktemp("gnupg"))
+    yield keys
+    stop_agents(keys)

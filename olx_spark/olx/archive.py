@@ -263,10 +263,13 @@ def _tar_kind(info: tarfile.TarInfo) -> str:
 
 
 def _read_tar(stream: _Readable, collector: _Collector) -> None:
+    # tarfile's default stream buffer (RECORDSIZE, 10 KiB), not CHUNK_BYTES: in stream mode
+    # `_Stream` keeps the unread rest of its buffer by slicing, so every 512-byte header read
+    # copied up to a whole 1 MiB buffer (17 % of the parser's time; benchmarks/RESULTS.md).
+    # Members are still read in CHUNK_BYTES pieces (`_Collector.take`).
     with tarfile.open(
         fileobj=stream,  # type: ignore[arg-type]
         mode="r|",
-        bufsize=CHUNK_BYTES,
         encoding="utf-8",
         errors="replace",
     ) as tar:

@@ -2,7 +2,8 @@
 
 Local mode is the laptop default: `local[*]`, a warehouse folder, an embedded Derby metastore
 inside that folder (so tables resolve by name across runs and for dbt), Delta's extension and
-catalog, Arrow transfer on, UTC everywhere. Cluster mode leaves the cluster's settings alone and
+catalog, Arrow transfer on, UTC everywhere, Python workers forked from our own daemon module
+(`olx_spark.spark.worker_daemon`). Cluster mode leaves the cluster's settings alone and
 only makes sure the raw schema exists.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from olx_spark.config import Config
+from olx_spark.spark import worker_daemon
 from olx_spark.spark.jars import delta_spark_conf
 
 if TYPE_CHECKING:
@@ -53,6 +55,17 @@ def warehouse_location(config: Config) -> str:
     return str(Path(wh.removeprefix("file://")).expanduser().resolve()) if is_local_path(wh) else wh
 
 
+def local_table_location(config: Config, table: str) -> str:
+    """Where a local session keeps the table `table` of the raw schema, without asking Spark.
+
+    The raw schema is created without a LOCATION and its tables are managed tables, so the
+    catalog puts them at Spark's default path, `{warehouse}/{schema}.db/{table}` (names
+    lower-cased as the catalog stores them). Spark's own answer (`delta.table_location`) stays
+    the truth for writes; tests check that the two agree."""
+    warehouse = config.spark.conf.get("spark.sql.warehouse.dir") or warehouse_location(config)
+    return f"{warehouse.rstrip('/')}/{config.warehouse.raw_schema.lower()}.db/{table.lower()}"
+
+
 def local_session_conf(config: Config) -> dict[str, str]:
     """Every setting of a local session: one source of truth shared by the jobs and dbt."""
     wh = warehouse_location(config)
@@ -71,6 +84,8 @@ def local_session_conf(config: Config) -> dict[str, str]:
         # Python workers run the interpreter (and so the packages) of the driver.
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
+        # Workers forked from our daemon skip a per-task zip re-read of Python 3.11 (see there).
+        "spark.python.daemon.module": worker_daemon.__name__,
         **delta_spark_conf(),
     }
     conf.update(config.spark.conf)

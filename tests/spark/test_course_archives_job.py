@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name, table_schema
-from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+from olx_spark.spark.course_archives import (
+    INPUT_SCHEMA,
+    CourseArchiveJob,
+    ingest_course_archives,
+    pack_tasks,
+    read_ledger,
+    read_ledger_without_spark,
+    run_course_archives,
+)
+from olx_spark.spark.tasks import task_input_frame
+from olx_spark.storage.listing import SourceFile
 from tests.spark.courses import TINY_BLOCK_TYPES, tiny_course, write_tar_gz
 
 pytestmark = pytest.mark.spark
@@ -231,3 +245,117 @@ def test_archives_spread_one_per_task(spark, config, tmp_path):
 
     assert summary.loaded == 4
     assert spark.table(_table(config, "blocks")).count() == 24
+    # Each archive parsed exactly once: one ledger row and one course's blocks per archive.
+    uris = [r["archive_uri"].rsplit("/", 1)[-1] for r in _rows(spark, config, "archives")]
+    assert sorted(uris) == [f"c{i}.tar.gz" for i in range(4)]
+    per_archive = spark.sql(
+        f"SELECT archive_sha256, count(*) AS n FROM {_table(config, 'blocks')} GROUP BY 1"
+    ).collect()
+    assert sorted(r["n"] for r in per_archive) == [6, 6, 6, 6]
+
+
+def test_input_frame_has_one_partition_per_task_built_on_the_jvm(spark):
+    from pyspark.sql import functions as F
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    sizes = [1000, 10, 10, 10, 10, 10, 10, 5, 3, 900, 1]
+    files = [SourceFile(f"file:///a/{i}.tar.gz", s, t0) for i, s in enumerate(sizes)]
+    tasks = pack_tasks(files, max_tasks=4)
+    assert sorted(len(t) for t in tasks) == [1, 1, 4, 5]  # uneven on purpose
+
+    frame = task_input_frame(spark, tasks, INPUT_SCHEMA)
+
+    assert frame.rdd.getNumPartitions() == len(tasks)
+    rows = frame.select(F.spark_partition_id().alias("p"), "*").collect()
+    assert sorted(r["uri"] for r in rows) == sorted(f.uri for f in files)  # each once
+    by_partition: dict[int, set[str]] = {}
+    for r in rows:
+        by_partition.setdefault(r["p"], set()).add(r["uri"])
+    assert by_partition == {i: {f.uri for f in task} for i, task in enumerate(tasks)}
+    assert {(r["size"], r["modified_at"].year) for r in rows} == {(s, 2024) for s in sizes}
+    # No Python stage just to emit rows: no Python RDD under the plan, no scan of one.
+    execution = frame._jdf.queryExecution()
+    assert "PythonRDD" not in execution.toRdd().toDebugString()
+    plan = execution.executedPlan().toString()
+    assert "Range" in plan and "LocalTableScan" in plan and "ExistingRDD" not in plan
+
+
+def _daemon_probe(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    from olx_spark.spark.worker_daemon import zip_cache_invalidation_disabled
+
+    for batch in batches:
+        yield pa.RecordBatch.from_pylist(
+            [
+                {"id": i, "patched": zip_cache_invalidation_disabled()}
+                for i in batch["id"].to_pylist()
+            ],
+            schema=pa.schema([("id", pa.int64()), ("patched", pa.bool_())]),
+        )
+
+
+def test_python_workers_come_from_our_daemon(spark):
+    assert spark.conf.get("spark.python.daemon.module") == "olx_spark.spark.worker_daemon"
+
+    rows = spark.range(0, 4, 1, 2).mapInArrow(_daemon_probe, "id long, patched boolean").collect()
+
+    assert sorted(r["id"] for r in rows) == [0, 1, 2, 3]
+    assert {r["patched"] for r in rows} == {sys.version_info < (3, 12)}
+
+
+def test_local_locations_are_the_catalogs(spark, config, tmp_path):
+    from olx_spark.spark.delta import table_location
+
+    (tmp_path / "src").mkdir()
+    run_course_archives(spark, config, _job(tmp_path / "src"))  # creates the tables
+    job = _job(tmp_path / "src")
+    for entity in ENTITIES:
+        catalog = table_location(spark, job.table(config, entity))
+        assert catalog.removeprefix("file:") == job.local_location(config, entity), entity
+
+
+def test_ledger_read_without_spark_is_the_ledger_spark_reads(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    shutil.copy(src / "a.tar.gz", src / "copy.tar.gz")  # a duplicate
+    (src / "bad.tar.gz").write_bytes(b"not an archive")  # rejected
+    job = _job(src)
+    run_course_archives(spark, config, job)
+    ledger = job.table(config, "archives")
+
+    direct = read_ledger_without_spark(config, job)
+    assert direct == read_ledger(spark, ledger)
+    assert len(direct.unchanged) == 3 and len(direct.known_shas) == 1
+
+    # Past a checkpoint (Delta writes one every N commits; N = 1 here).
+    spark.sql(f"ALTER TABLE {ledger} SET TBLPROPERTIES ('delta.checkpointInterval' = '1')")
+    write_tar_gz(src / "b.tar.gz", tiny_course("B"))
+    run_course_archives(spark, config, job)
+    log = Path(job.local_location(config, "archives")) / "_delta_log"
+    assert list(log.glob("*.checkpoint*.parquet"))
+    direct = read_ledger_without_spark(config, job)
+    assert direct == read_ledger(spark, ledger)
+    assert len(direct.unchanged) == 4 and len(direct.known_shas) == 2
+
+
+def test_rerun_with_nothing_new_starts_no_spark(spark, config, tmp_path):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    job = _job(src)
+    run_course_archives(spark, config, job)
+
+    def no_session(_: Config) -> Any:
+        raise AssertionError("a run with nothing new built a Spark session")
+
+    outcome = ingest_course_archives(config, job, no_session)
+
+    assert (outcome.spark_used, outcome.precheck) == (False, "nothing new")
+    summary = outcome.summary
+    assert (summary.files_seen, summary.unchanged, summary.loaded) == (1, 1, 0)
+    assert "nothing new to load" in summary.render()
+
+    write_tar_gz(src / "b.tar.gz", tiny_course("B"))
+    outcome = ingest_course_archives(config, job, lambda _: spark)
+
+    assert (outcome.spark_used, outcome.precheck) == (True, "1 new or changed files")
+    assert (outcome.summary.loaded, outcome.summary.unchanged) == (1, 1)
+    assert spark.table(_table(config, "blocks")).count() == 12

@@ -1,0 +1,18 @@
+"""spark-submit entry point for the tracking log job (same arguments as the CLI).
+
+    spark-submit --packages io.delta:delta-spark_2.13:4.0.1 \
+      --conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension \
+      --conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog \
+      jobs/ingest_tracking_logs.py s3://bucket/tracking/ --gnupg-home /etc/olx-spark/gnupg \
+      --passphrase-env OLX_SPARK_GPG_PASSPHRASE --config conf/emr.toml
+
+With `spark.mode = "cluster"` in the config (conf/emr.toml, conf/databricks.toml) the job uses
+the session spark-submit gives it; with the default local mode it builds its own.
+"""
+
+import sys
+
+from olx_spark.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["ingest", "tracking-logs", *sys.argv[1:]]))
