@@ -32,7 +32,6 @@ from functools import partial
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 from pyspark.broadcast import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -57,12 +56,11 @@ from olx_spark.spark.delta import (
     replace_rows,
     table_location,
 )
+from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
 from olx_spark.spark.schemas import spark_schema, staging_spark_schema
-from olx_spark.spark.session import is_local_path, local_table_location
+from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import task_input_frame
-from olx_spark.storage.delta_log import UnsupportedDeltaTable, read_columns
-from olx_spark.storage.delta_log import table_location as delta_log_location
-from olx_spark.storage.listing import SourceFile, is_s3, list_source
+from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.storage.reading import open_uri
 from olx_spark.summary import FileWarning, IngestSummary
 
@@ -224,24 +222,14 @@ def read_ledger(spark: SparkSession, ledger_table: str) -> LedgerState:
 
 
 def read_ledger_without_spark(config: Config, job: CourseArchiveJob) -> LedgerState:
-    """The ledger of a local session's warehouse, read from its Delta log with pyarrow.
-
-    Raises `UnsupportedDeltaTable` (or a storage error) whenever this cannot be trusted: not a
-    local session (on a cluster the catalog decides where tables live), a warehouse pyarrow
-    cannot reach, a table of the job missing (Spark would create it), a log feature the reader
-    does not know."""
-    if config.spark.mode != "local":
-        raise UnsupportedDeltaTable("not a local session: the cluster's catalog places tables")
-    warehouse = config.warehouse.dir
-    if not (is_local_path(warehouse) or is_s3(warehouse)):
-        raise UnsupportedDeltaTable(f"warehouse {warehouse} is neither a folder nor on S3")
-    for entity in ENTITIES:
-        location = delta_log_location(job.local_location(config, entity), config.s3)
-        info = location.filesystem.get_file_info(f"{location.path}/_delta_log")
-        if info.type == pafs.FileType.NotFound:
-            raise UnsupportedDeltaTable(f"table {course_table_name(job.platform, entity)} missing")
-    ledger = delta_log_location(job.local_location(config, "archives"), config.s3)
-    table = read_columns(ledger, LEDGER_COLUMNS)
+    """The ledger of a local session's warehouse, read from its Delta log with pyarrow (raises
+    whenever Spark must decide instead: `precheck.read_ledger_columns`)."""
+    table = read_ledger_columns(
+        config,
+        [(course_table_name(job.platform, e), job.local_location(config, e)) for e in ENTITIES],
+        job.local_location(config, "archives"),
+        LEDGER_COLUMNS,
+    )
     micros = table.column("archive_modified_at").cast(pa.int64())
     return ledger_state(
         zip(
@@ -383,15 +371,6 @@ def run_course_archives(
     return summary
 
 
-@dataclass(frozen=True)
-class IngestOutcome:
-    """A run's summary, and whether it needed a Spark session (and if not, why not)."""
-
-    summary: IngestSummary
-    spark_used: bool
-    precheck: str  # what the check before Spark found, in words
-
-
 def ingest_course_archives(
     config: Config,
     job: CourseArchiveJob,
@@ -403,17 +382,11 @@ def ingest_course_archives(
     JVM start and a cold first query (benchmarks/RESULTS.md: 0.5 s instead of 16-40 s)."""
     started = time.monotonic()
     files = list_source(job.source, config.ingest.archive_suffixes, config.s3)
-    try:
-        ledger = read_ledger_without_spark(config, job)
-    except Exception as exc:  # anything at all: Spark reads the ledger itself
-        precheck = f"ledger not read without Spark ({type(exc).__name__}: {exc})"
-    else:
-        new = [f for f in files if f.identity not in ledger.unchanged]
-        if not new:
-            summary = IngestSummary(job="ingest course-archives", source=job.source)
-            summary.files_seen = summary.unchanged = len(files)
-            summary.seconds = time.monotonic() - started
-            return IngestOutcome(summary, spark_used=False, precheck="nothing new")
-        precheck = f"{len(new)} new or changed files"
-    summary = run_course_archives(session(config), config, job, files)
-    return IngestOutcome(summary, spark_used=True, precheck=precheck)
+    return run_unless_nothing_new(
+        "ingest course-archives",
+        job.source,
+        files,
+        lambda: read_ledger_without_spark(config, job),
+        lambda: run_course_archives(session(config), config, job, files),
+        started,
+    )

@@ -30,7 +30,6 @@ from functools import partial
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -48,11 +47,10 @@ from olx_spark.spark.delta import (
     replace_rows,
     table_location,
 )
-from olx_spark.spark.session import is_local_path, local_table_location
+from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import task_input_frame
-from olx_spark.storage.delta_log import UnsupportedDeltaTable, read_columns
-from olx_spark.storage.delta_log import table_location as delta_log_location
-from olx_spark.storage.listing import SourceFile, is_s3, list_source
+from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.summary import FileWarning, IngestSummary
 from olx_spark.tracking.events import (
     BODY_GROUP,
@@ -364,20 +362,14 @@ def read_ledger(spark: SparkSession, ledger_table: str) -> LedgerState:
 
 
 def read_ledger_without_spark(config: Config) -> LedgerState:
-    """The ledger of a local session's warehouse, read from its Delta log with pyarrow; raises
-    (`UnsupportedDeltaTable` or a storage error) whenever Spark must decide instead."""
-    if config.spark.mode != "local":
-        raise UnsupportedDeltaTable("not a local session: the cluster's catalog places tables")
-    warehouse = config.warehouse.dir
-    if not (is_local_path(warehouse) or is_s3(warehouse)):
-        raise UnsupportedDeltaTable(f"warehouse {warehouse} is neither a folder nor on S3")
-    for name in TABLES:
-        location = delta_log_location(local_table_location(config, name), config.s3)
-        info = location.filesystem.get_file_info(f"{location.path}/_delta_log")
-        if info.type == pafs.FileType.NotFound:
-            raise UnsupportedDeltaTable(f"table {name} missing")
-    ledger = delta_log_location(local_table_location(config, LEDGER_TABLE), config.s3)
-    table = read_columns(ledger, LEDGER_COLUMNS)
+    """The ledger of a local session's warehouse, read from its Delta log with pyarrow (raises
+    whenever Spark must decide instead: `precheck.read_ledger_columns`)."""
+    table = read_ledger_columns(
+        config,
+        [(name, local_table_location(config, name)) for name in TABLES],
+        local_table_location(config, LEDGER_TABLE),
+        LEDGER_COLUMNS,
+    )
     micros = table.column("file_modified_at").cast(pa.int64())
     return ledger_state(
         zip(
@@ -603,13 +595,6 @@ def run_tracking_logs(
     return summary
 
 
-@dataclass(frozen=True)
-class IngestOutcome:
-    summary: IngestSummary
-    spark_used: bool
-    precheck: str
-
-
 def ingest_tracking_logs(
     config: Config, job: TrackingLogJob, session: Callable[[Config], SparkSession]
 ) -> IngestOutcome:
@@ -619,17 +604,11 @@ def ingest_tracking_logs(
     started = time.monotonic()
     pii_settings(config)
     files = list_source(job.source, config.tracking.suffixes, config.s3)
-    try:
-        ledger = read_ledger_without_spark(config)
-    except Exception as exc:  # anything at all: Spark reads the ledger itself
-        precheck = f"ledger not read without Spark ({type(exc).__name__}: {exc})"
-    else:
-        new = [f for f in files if f.identity not in ledger.unchanged]
-        if not new:
-            summary = IngestSummary(job=JOB_NAME, source=job.source)
-            summary.files_seen = summary.unchanged = len(files)
-            summary.seconds = time.monotonic() - started
-            return IngestOutcome(summary, spark_used=False, precheck="nothing new")
-        precheck = f"{len(new)} new or changed files"
-    summary = run_tracking_logs(session(config), config, job, files)
-    return IngestOutcome(summary, spark_used=True, precheck=precheck)
+    return run_unless_nothing_new(
+        JOB_NAME,
+        job.source,
+        files,
+        lambda: read_ledger_without_spark(config),
+        lambda: run_tracking_logs(session(config), config, job, files),
+        started,
+    )
