@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from olx_spark import __version__
@@ -129,6 +130,46 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--json", action="store_true", help="print the summary as JSON")
     _common(tl)
 
+    xapi = commands.add_parser(
+        "xapi",
+        help="tracking log events (already ingested) -> xAPI statements in xapi__statements",
+        description=(
+            "Turn the events of every tracking log ingested and not transformed yet into xAPI "
+            "1.0.3 statements, as Open edX's event-routing-backends would emit them (for Aspects "
+            "or any LRS): one transformer per event family, deterministic statement ids (a rerun "
+            "gives the same ids), the course name from the course tables, actor ids from "
+            "--actor-map or pseudonymous UUIDs made with the secret salt in the environment "
+            "variable xapi.actor_salt_env (default OLX_SPARK_XAPI_SALT). Writes xapi__statements "
+            "(partitioned by statement date), xapi__skipped_events (events with no transformer "
+            "or no identifiable user, counted by name and reason) and the ledger "
+            "xapi__statements_files. No username, email or IP address is ever written."
+        ),
+    )
+    xapi.add_argument(
+        "--since",
+        metavar="DATE",
+        type=_date,
+        help="only tracking logs dated DATE (YYYY-MM-DD) or later (by the log's file name)",
+    )
+    xapi.add_argument(
+        "--lms-root-url",
+        metavar="URL",
+        help="the LMS's root URL, e.g. https://courses.example.org (default: xapi.lms_root_url)",
+    )
+    xapi.add_argument(
+        "--actor-map",
+        metavar="TABLE_OR_CSV",
+        help="table or CSV with user_id, username, external_user_id; actors are the external "
+        "ids (users not in it are skipped). Default: xapi.actor_map, else pseudonymous ids",
+    )
+    xapi.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also write this run's statements as gzip JSON lines under DIR (folder or s3://), "
+        "one folder per statement date, for bulk loading into ClickHouse or an LRS",
+    )
+    _common(xapi)
+
     synth = commands.add_parser(
         "synth",
         help="write a generated corpus of realistic course export archives (for demos, benchmarks)",
@@ -195,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _session(config: Config) -> SparkSession:
     from olx_spark.spark.session import get_session
 
@@ -248,6 +296,22 @@ def cmd_ingest_tracking_logs(args: argparse.Namespace, config: Config) -> int:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
     print(summary.to_json() if args.json else summary.render())
+    return 0
+
+
+def cmd_xapi(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.spark.xapi_statements import XapiJob, XapiSetupError, run_xapi
+
+    job = XapiJob(
+        since=args.since, lms_root_url=args.lms_root_url, actor_map=args.actor_map, out=args.out
+    )
+    try:
+        job.settings(config)  # a missing URL or salt is reported before Spark starts
+        summary = run_xapi(_session(config), config, job)
+    except XapiSetupError as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
+    print(summary.render())
     return 0
 
 
@@ -323,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_ingest_data_packages(args, config)
     if args.command == "ingest" and args.kind == "tracking-logs":
         return cmd_ingest_tracking_logs(args, config)
+    if args.command == "xapi":
+        return cmd_xapi(args, config)
     if args.command == "sql":
         return cmd_sql(args, config)
     if args.command == "transform":

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from olx_spark import __version__
 from olx_spark.olx.model import Limits
 
 DEFAULT_WAREHOUSE = "./warehouse"
@@ -122,6 +123,25 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class XapiConfig:
+    """xAPI statements from the tracking log events (`olx-spark xapi`). No secret is a value
+    here: config names the variable that holds the pseudonym salt."""
+
+    # The LMS's root URL: the actor's homePage and the base of every object IRI
+    # (`{LMS}/xblock/{usage key}`, `{LMS}/course/{course id}`). Required (or --lms-root-url).
+    lms_root_url: str = ""
+    # Written in each statement's transformer-version extension.
+    transformer_version: str = f"olx-spark@{__version__}"
+    # A table name (in the raw schema unless qualified) or a CSV file with the columns
+    # `user_id, username, external_user_id`: actor ids come from it (unmapped users are
+    # skipped). Empty: actor ids are pseudonymous UUIDs from the salt below and the user id.
+    actor_map: str = ""
+    # Environment variable holding the secret salt of pseudonymous actor ids (required when
+    # there is no actor map; keep it fixed: a new salt gives every learner a new id).
+    actor_salt_env: str = "OLX_SPARK_XAPI_SALT"
+
+
+@dataclass(frozen=True)
 class Config:
     warehouse: WarehouseConfig = field(default_factory=WarehouseConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -130,6 +150,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     packages: PackagesConfig = field(default_factory=PackagesConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    xapi: XapiConfig = field(default_factory=XapiConfig)
 
 
 class ConfigError(ValueError):

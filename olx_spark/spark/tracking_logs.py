@@ -32,8 +32,6 @@ from typing import Any
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import StructType
 
 from olx_spark.config import Config
 from olx_spark.packages.gpg import GpgSettings, Secret, gpg_settings
@@ -48,6 +46,7 @@ from olx_spark.spark.delta import (
     table_location,
 )
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import task_input_frame
 from olx_spark.storage.listing import SourceFile, list_source
@@ -91,11 +90,6 @@ REASON_BLANK = "the line is blank"
 REASON_NO_OBJECT = "the line holds no JSON object"
 REASON_NOT_JSON = "the line is not a valid JSON object"
 REASON_NOT_JSON_AFTER_PREFIX = "the text after the prefix is not a valid JSON object"
-
-
-def spark_schema_of(fields: Iterable[pa.Field]) -> StructType:
-    """A Spark schema from Arrow fields, every field nullable (as Spark reads files back)."""
-    return from_arrow_schema(pa.schema([f.with_nullable(True) for f in fields]))
 
 
 class TrackingSetupError(ValueError):

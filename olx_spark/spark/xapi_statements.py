@@ -1,0 +1,399 @@
+"""The xAPI job: tracking log events already landed -> xAPI statements, once per log file.
+
+Flow of one run:
+1. Driver: the tracking log ledger's written files (loaded/partial) minus the files the xAPI
+   ledger already has (and, with `--since`, minus logs dated before it): one small row per file.
+2. Spark (JVM, built-in functions): the events of those files, with the user named by
+   `context.user_id`, else `data.user_id`, and `username`, else `data.username`
+   (`get_json_object` only where the typed column is empty); the actor mapping joined in (by
+   user id, else by username) when one is configured; the course's display name joined in from
+   the course tables (latest published `course` block per course id, both platforms).
+3. Executors (`mapInArrow`, `olx_spark.xapi.batch`): one transformer per event (the registry),
+   statement ids from the spec's formula, statements as JSON; events without a transformer or
+   user come back as skip rows. Staged once as Parquet.
+4. Driver: replace the files' rows in `xapi__statements` and `xapi__skipped_events`
+   (`replaceWhere source_file_sha256 IN ...`: a killed run's leftovers are replaced, not
+   duplicated), then append the ledger rows last; optionally write the statements as JSON lines
+   under `--out` (one folder per statement date).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from olx_spark.config import Config
+from olx_spark.olx.tables import PLATFORMS, course_table_name
+from olx_spark.spark.delta import (
+    append_rows,
+    delete_path,
+    ensure_table,
+    qualified,
+    replace_rows,
+    table_location,
+)
+from olx_spark.spark.schemas import spark_schema_of
+from olx_spark.tracking.tables import EVENTS_TABLE, WRITTEN_STATUSES
+from olx_spark.tracking.tables import LEDGER_TABLE as TRACKING_LEDGER
+from olx_spark.xapi.batch import BatchSettings, transform_batches
+from olx_spark.xapi.tables import (
+    INPUT_FIELDS,
+    LEDGER_FIELDS,
+    LEDGER_TABLE,
+    OUTPUT_FIELDS,
+    SKIPPED_TABLE,
+    STATEMENT_FIELDS,
+    STATEMENTS_TABLE,
+    TABLE_COMMENTS,
+    TABLE_PARTITIONS,
+    TABLES,
+)
+
+JOB_NAME = "xapi"
+MAPPING_COLUMNS = ("user_id", "username", "external_user_id")
+
+
+class XapiSetupError(ValueError):
+    """The run cannot start as configured (LMS URL, salt, actor mapping); the message says why."""
+
+
+@dataclass(frozen=True)
+class XapiJob:
+    """One run's arguments; `None` falls back to config (`xapi.*`)."""
+
+    since: date | None = None
+    lms_root_url: str | None = None
+    actor_map: str | None = None
+    out: str | None = None
+
+    def table(self, config: Config, name: str) -> str:
+        return qualified(config.warehouse.raw_schema, name)
+
+    def actor_map_of(self, config: Config) -> str:
+        return self.actor_map if self.actor_map is not None else config.xapi.actor_map
+
+    def settings(self, config: Config) -> BatchSettings:
+        """The executors' settings, checked: a bad URL or a missing salt fails before Spark."""
+        url = self.lms_root_url if self.lms_root_url is not None else config.xapi.lms_root_url
+        if not url:
+            raise XapiSetupError(
+                "no LMS root URL: pass --lms-root-url https://lms.example.org or set "
+                "xapi.lms_root_url in the config (it is the actors' homePage and the base of "
+                "every object IRI)"
+            )
+        if not (url.startswith("https://") or url.startswith("http://")) or " " in url:
+            raise XapiSetupError(f"--lms-root-url {url!r} is not an http(s) URL")
+        mapping = bool(self.actor_map_of(config))
+        salt = ""
+        if not mapping:
+            env = config.xapi.actor_salt_env
+            salt = os.environ.get(env, "")
+            if not salt:
+                raise XapiSetupError(
+                    f"no actor mapping and no pseudonym salt: set the environment variable {env} "
+                    "to a long random secret (keep it: a new salt gives every learner a new "
+                    "actor id), or pass --actor-map TABLE_OR_CSV (user_id, username, "
+                    "external_user_id)"
+                )
+        return BatchSettings(
+            lms_root_url=url.rstrip("/"),
+            transformer_version=config.xapi.transformer_version,
+            salt=salt,
+            mapping=mapping,
+        )
+
+
+@dataclass
+class XapiSummary:
+    """What a run did: files, events, statements, and the events that gave none, by reason."""
+
+    files_pending: int = 0  # tracking log files not transformed yet (after --since)
+    files_transformed: int = 0
+    events_read: int = 0
+    statements_written: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # "reason: event name" -> count
+    out: str | None = None
+    seconds: float = 0.0
+
+    def render(self, max_skipped: int = 15) -> str:
+        lines = [
+            "olx-spark xapi",
+            f"  log files transformed  {self.files_transformed:>12,}",
+            f"  events read            {self.events_read:>12,}",
+            f"  statements written     {self.statements_written:>12,}",
+            f"  events skipped         {sum(self.skipped.values()):>12,}",
+        ]
+        if not self.files_transformed:
+            lines.append("  nothing new to transform")
+        top = sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+        for key, count in top[:max_skipped]:
+            lines.append(f"    {count:>12,}  {key}")
+        if len(top) > max_skipped:
+            lines.append(f"    ... and {len(top) - max_skipped} more (see {SKIPPED_TABLE})")
+        if self.out:
+            lines.append(f"  JSON lines written to {self.out}")
+        lines.append(f"  time                   {self.seconds:>11.1f}s")
+        return "\n".join(lines)
+
+
+def ensure_tables(spark: SparkSession, config: Config, job: XapiJob) -> None:
+    for name, fields in TABLES.items():
+        qualified_name = job.table(config, name)
+        if not spark.catalog.tableExists(qualified_name):
+            ensure_table(
+                spark,
+                qualified_name,
+                spark_schema_of(fields),
+                [TABLE_PARTITIONS[name]],
+                TABLE_COMMENTS[name],
+            )
+
+
+def pending_files(spark: SparkSession, config: Config, job: XapiJob) -> DataFrame:
+    """(file_sha256, file_uri, log_date) of landed logs not transformed yet."""
+    tracking_ledger = job.table(config, TRACKING_LEDGER)
+    if not spark.catalog.tableExists(tracking_ledger):
+        raise XapiSetupError(
+            "no tracking logs in this warehouse yet: run `olx-spark ingest tracking-logs "
+            "SOURCE` first"
+        )
+    landed = (
+        spark.table(tracking_ledger)
+        .where(F.col("status").isin(*WRITTEN_STATUSES))
+        .groupBy("file_sha256")
+        .agg(F.max("file_uri").alias("file_uri"), F.max("log_date").alias("log_date"))
+    )
+    if job.since is not None:
+        landed = landed.where(F.col("log_date").isNull() | (F.col("log_date") >= F.lit(job.since)))
+    done = spark.table(job.table(config, LEDGER_TABLE)).select(
+        F.col("source_file_sha256").alias("file_sha256")
+    )
+    return landed.join(done, "file_sha256", "left_anti")
+
+
+def course_names(spark: SparkSession, config: Config) -> DataFrame | None:
+    """(course_id, course_name): the latest published course title per course, or None."""
+    frames = []
+    for platform in PLATFORMS:
+        name = qualified(config.warehouse.raw_schema, course_table_name(platform, "blocks"))
+        if spark.catalog.tableExists(name):
+            frames.append(
+                spark.table(name)
+                .where((F.col("block_type") == "course") & ~F.col("is_draft"))
+                .select("course_id", "block_title", "retrieved_at")
+            )
+    if not frames:
+        return None
+    blocks = frames[0]
+    for frame in frames[1:]:
+        blocks = blocks.unionByName(frame)
+    return (
+        blocks.where(F.col("block_title").isNotNull())
+        .groupBy("course_id")
+        .agg(F.max_by("block_title", "retrieved_at").alias("course_name"))
+    )
+
+
+def actor_mapping(spark: SparkSession, config: Config, source: str) -> DataFrame:
+    """The mapping table or CSV as (user_id bigint, username, external_user_id)."""
+    if source.lower().endswith(".csv"):
+        frame = spark.read.option("header", "true").csv(source)
+    else:
+        name = source if "." in source else qualified(config.warehouse.raw_schema, source)
+        if not spark.catalog.tableExists(name.replace("`", "")):
+            raise XapiSetupError(f"actor map {source!r}: no such table (or name a .csv file)")
+        frame = spark.table(name)
+    missing = [c for c in MAPPING_COLUMNS if c not in frame.columns]
+    if missing:
+        raise XapiSetupError(
+            f"actor map {source!r} lacks the columns {', '.join(missing)} "
+            f"(needs {', '.join(MAPPING_COLUMNS)})"
+        )
+    return frame.select(
+        F.expr("try_cast(user_id AS BIGINT)").alias("user_id"),
+        F.nullif(F.trim("username"), F.lit("")).alias("username"),
+        F.nullif(F.trim("external_user_id"), F.lit("")).alias("external_user_id"),
+    ).where(F.col("external_user_id").isNotNull())
+
+
+def event_inputs(spark: SparkSession, config: Config, job: XapiJob, shas: list[str]) -> DataFrame:
+    """The events of the files `shas`, shaped like `olx_spark.xapi.tables.INPUT_FIELDS`."""
+    events = spark.table(job.table(config, EVENTS_TABLE)).where(F.col("file_sha256").isin(shas))
+    frame = events.select(
+        "file_sha256",
+        "line_number",
+        F.coalesce(F.nullif("event_name", F.lit("")), F.col("event_type")).alias("name"),
+        "event_source",
+        "event_time_raw",
+        "session",
+        "page",
+        "referer",
+        "course_id",
+        "org_id",
+        "event_json",
+        "context_json",
+        F.coalesce(
+            F.col("user_id"),
+            F.expr("try_cast(get_json_object(event_json, '$.user_id') AS BIGINT)"),
+        ).alias("actor_user_id"),
+        F.coalesce(
+            F.nullif("username", F.lit("")),
+            F.get_json_object("event_json", "$.username"),
+        ).alias("actor_username"),
+    )
+    source = job.actor_map_of(config)
+    if source:
+        mapping = actor_mapping(spark, config, source)
+        by_id = (
+            mapping.where(F.col("user_id").isNotNull())
+            .dropDuplicates(["user_id"])
+            .select(F.col("user_id").alias("_map_uid"), F.col("external_user_id").alias("_by_id"))
+        )
+        by_name = (
+            mapping.where(F.col("username").isNotNull())
+            .dropDuplicates(["username"])
+            .select(
+                F.col("username").alias("_map_uname"), F.col("external_user_id").alias("_by_name")
+            )
+        )
+        frame = (
+            frame.join(by_id, frame.actor_user_id == by_id._map_uid, "left")
+            .join(by_name, frame.actor_username == by_name._map_uname, "left")
+            .withColumn("external_user_id", F.coalesce("_by_id", "_by_name"))
+        )
+    else:
+        frame = frame.withColumn("external_user_id", F.lit(None).cast("string"))
+    names = course_names(spark, config)
+    if names is not None:
+        frame = frame.join(F.broadcast(names), "course_id", "left")
+    else:
+        frame = frame.withColumn("course_name", F.lit(None).cast("string"))
+    return frame.select(*[f.name for f in INPUT_FIELDS])
+
+
+def transform_partition(
+    batches: Iterable[pa.RecordBatch], *, settings: BatchSettings
+) -> Iterator[pa.RecordBatch]:
+    return transform_batches(batches, settings)
+
+
+def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
+    started = time.monotonic()
+    settings = job.settings(config)
+    summary = XapiSummary(out=job.out)
+    ensure_tables(spark, config, job)
+    pending = pending_files(spark, config, job).collect()
+    summary.files_pending = len(pending)
+    if not pending:
+        summary.out = None
+        summary.seconds = time.monotonic() - started
+        return summary
+    shas = sorted(r["file_sha256"] for r in pending)
+    staging = f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging/{uuid.uuid4().hex}"
+    try:
+        spark.sparkContext.setJobDescription(f"transform the events of {len(shas)} logs to xAPI")
+        inputs = event_inputs(spark, config, job, shas)
+        inputs.mapInArrow(
+            partial(transform_partition, settings=settings), spark_schema_of(OUTPUT_FIELDS)
+        ).write.parquet(staging)
+        staged = spark.read.parquet(staging)
+        now = F.current_timestamp()
+        emission = F.to_timestamp("timestamp")
+        statements = staged.where(F.col("reason").isNull()).select(
+            "statement_id",
+            emission.alias("emission_time"),
+            F.to_date(emission).alias("statement_date"),
+            "actor_id",
+            "verb_id",
+            "object_id",
+            "course_id",
+            "org",
+            "event_name",
+            "statement",
+            "source_file_sha256",
+            "source_line_number",
+            now.alias("transformed_at"),
+        )
+        assert statements.columns == [f.name for f in STATEMENT_FIELDS]
+        skipped = (
+            staged.where(F.col("reason").isNotNull())
+            .groupBy("source_file_sha256", "event_name", "reason")
+            .agg(F.count(F.lit(1)).alias("event_count"))
+            .withColumn("transformed_at", now)
+            .withColumn("transformed_date", F.to_date(now))
+        )
+        spark.sparkContext.setJobDescription(f"write {STATEMENTS_TABLE}")
+        location = table_location(spark, job.table(config, STATEMENTS_TABLE))
+        replace_rows(statements, location, "source_file_sha256", shas)
+        spark.sparkContext.setJobDescription(f"write {SKIPPED_TABLE}")
+        replace_rows(
+            skipped,
+            table_location(spark, job.table(config, SKIPPED_TABLE)),
+            "source_file_sha256",
+            shas,
+        )
+
+        counts = {
+            r["source_file_sha256"]: r
+            for r in staged.groupBy("source_file_sha256")
+            .agg(
+                F.count_distinct("source_line_number").alias("events"),
+                F.count(F.when(F.col("reason").isNull(), 1)).alias("statements"),
+                F.count(F.when(F.col("reason").isNotNull(), 1)).alias("skipped"),
+            )
+            .collect()
+        }
+        ledger_rows = []
+        actor_source = (
+            f"mapping: {job.actor_map_of(config)}" if settings.mapping else "pseudonymous"
+        )
+        for row in pending:
+            found = counts.get(row["file_sha256"])
+            ledger_rows.append(
+                (
+                    row["file_sha256"],
+                    row["file_uri"],
+                    row["log_date"],
+                    found["events"] if found else 0,
+                    found["statements"] if found else 0,
+                    found["skipped"] if found else 0,
+                    settings.lms_root_url,
+                    settings.transformer_version,
+                    actor_source,
+                )
+            )
+        ledger_columns = [f.name for f in LEDGER_FIELDS][:-2]
+        ledger = (
+            spark.createDataFrame(ledger_rows, spark_schema_of(LEDGER_FIELDS[:-2]))
+            .withColumn("transformed_at", now)
+            .withColumn("transformed_date", F.to_date(now))
+        )
+        assert ledger.columns == [*ledger_columns, "transformed_at", "transformed_date"]
+
+        if job.out:
+            spark.sparkContext.setJobDescription(f"write JSON lines to {job.out}")
+            statements.select("statement", "statement_date").write.mode("append").partitionBy(
+                "statement_date"
+            ).option("compression", "gzip").text(job.out)
+
+        spark.sparkContext.setJobDescription("write the xAPI ledger")
+        append_rows(ledger, table_location(spark, job.table(config, LEDGER_TABLE)))
+
+        summary.files_transformed = len(pending)
+        summary.events_read = sum(r[3] for r in ledger_rows)
+        summary.statements_written = sum(r[4] for r in ledger_rows)
+        for r in skipped.groupBy("reason", "event_name").agg(F.sum("event_count")).collect():
+            summary.skipped[f"{r[0]}: {r[1]}"] = int(r[2])
+    finally:
+        delete_path(spark, staging)
+    summary.seconds = time.monotonic() - started
+    return summary

@@ -1,0 +1,98 @@
+"""One tracking event as the transformers see it, normalised from a raw tracking-log row.
+
+The raw table (`raw__edxorg__s3__tracking_logs`) keeps the payload and context as JSON text;
+here they become dicts once, and the spec's normalisation applies (`specs/xapi.md`, "Event
+shape"): `data` is the parsed payload (an object, or the string a browser event carries),
+`name` is the event's `name`, else its `event_type`, `timestamp` is the event's time string as
+it came in. Who the user is was worked out before (`actor_id`, from a mapping or pseudonymised)
+and the course's display name comes from the course tables (`course_name`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Unusable(ValueError):
+    """The event lacks something its transformer needs (counted, not an error)."""
+
+
+@dataclass(slots=True)
+class Event:
+    name: str
+    timestamp: str
+    actor_id: str
+    data: Any = field(default_factory=dict)  # dict, or a str (browser problem_check), or None
+    context: dict[str, Any] = field(default_factory=dict)
+    event_source: str | None = None
+    session: str | None = None
+    course_id: str | None = None
+    course_name: str | None = None
+    page: str | None = None
+    referer: str | None = None
+    # Who the event names (for checks that keep personal data out of statements; never emitted).
+    username: str | None = None
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """`data.a.b` / `context.x` lookup; `default` when a step is missing or not a dict."""
+        head, _, rest = path.partition(".")
+        value: Any = {"data": self.data, "context": self.context}.get(head)
+        for key in rest.split(".") if rest else ():
+            if not isinstance(value, dict):
+                return default
+            value = value.get(key)
+            if value is None:
+                return default
+        return default if value is None else value
+
+    def require(self, path: str) -> Any:
+        """Like `get`, but a missing or empty value makes the event `Unusable`."""
+        value = self.get(path)
+        if value is None or value == "":
+            raise Unusable(f"missing {path}")
+        return value
+
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def identifier(value: Any, what: str) -> str:
+    """An identifier as it goes into an IRI: a string (or number) with no whitespace; anything
+    else makes the event `Unusable` (ERB would build a broken IRI)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise Unusable(f"{what} is missing or not an identifier")
+    text = str(value)
+    if _WHITESPACE.search(text):
+        raise Unusable(f"{what} has whitespace")
+    return text
+
+
+def parse_json_object(text: str | None) -> dict[str, Any]:
+    """The JSON object in `text`, or {} (no text, not JSON, or not an object)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def parse_payload(text: str | None) -> Any:
+    """The payload as the raw table keeps it: an object (dict), else the value it spells."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        # A JSON object carried in a string, twice encoded.
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,352 @@
+"""Problem events: a learner submits, is graded on, asks for the answer or a hint of a problem.
+
+Why this module exists: capa problems are the bulk of the graded activity in a course, and
+Aspects reads their xAPI statements (evaluated / attempted / asked / completed) for every
+problem chart. The statements follow what event-routing-backends' (ERB) problem transformers
+emit, fact for fact:
+
+- `problem_check` from the server: verb acrossx `evaluated`, object a `cmi.interaction` at
+  `{LMS}/xblock/{data.problem_id}` (else `data.module_id`). The first submission that names a
+  `response_type` gives the interaction type (ERB's response-type map, `other` when unknown)
+  and the question text as the object's description; without one, the object is named after
+  `context.module.display_name` and its type is `other`. `data.attempts` becomes the
+  tincan `attempt-id` extension. The result: score min 0, max `max_grade`, raw `grade`,
+  scaled `grade / max_grade` (0 when `max_grade` is 0), all numbers as floats (tincan's
+  `Score` makes them so); success and response from that submission (`correct`, `answer`),
+  else `success == "correct"` and the legacy `answers`. A list response is JSON text
+  (`ensure_ascii=False`), any other non-string is its Python `str()` (as tincan coerces it).
+- A problem with more than one question (`data.submission` has several keys) gives a parent
+  statement (interaction type `other`) and one child statement per question: the child's
+  object is the parent's usage key with its last `@` part replaced by the question id, its
+  result has success and response but no score, its context has the parent object as
+  `parent`, the course as `grouping` and a StatementRef to the parent statement. A child's id
+  is made like any statement id but from the namespace of `"{verb json}-{question id}"`, so
+  children differ from the parent and from each other.
+- `problem_check` from the browser (`event_source` "browser"): verb `attempted`, no result;
+  the block is the `activate_block_id` of the referring page, else the problem block of the
+  course named by the payload `input_<block>_<n>_<m>=...`.
+- `showanswer`: asked, a solution at `{problem IRI}/answer`; `edx.problem.hint.demandhint_
+  displayed`: asked, supplemental info at `{module IRI}/hint/{hint_index}`;
+  `edx.grades.problem.submitted`: attempted, a question, score from the weighted earned and
+  possible points (scaled 0 when nothing is possible), success when earned >= possible;
+  `edx.problem.completed`: completed, a cmi.interaction.
+
+Where this differs from ERB (so that every statement is valid xAPI 1.0.3, see
+`olx_spark.xapi.validate`): a multi-question parent object is an `Activity`, not ERB's
+`GroupActivity`, and `edx.problem.completed`'s object id is the block IRI, not the bare usage
+key ERB leaves there. ERB reads the browser event's `referer`; the event here carries the page
+URL, which for browser events is the same page, so the page stands in when the context has no
+`referer`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from olx_spark.xapi.event import Event, Unusable, identifier
+from olx_spark.xapi.registry import register
+from olx_spark.xapi.statement import (
+    Settings,
+    Statement,
+    activity,
+    actor_json,
+    build,
+    course_activity,
+)
+from olx_spark.xapi.vocabulary import (
+    ACTIVITY_INTERACTION,
+    ACTIVITY_QUESTION,
+    ACTIVITY_SOLUTION,
+    ASKED,
+    ATTEMPTED,
+    COMPLETED,
+    EN_US,
+    EVALUATED,
+    EXT_PROBLEM_ATTEMPT_ID,
+    ID_NAMESPACE,
+    PROBLEM_ACTIVITY_SUPPLEMENTAL_INFO,
+    Verb,
+)
+
+# Open edX response types -> xAPI interaction types (ERB's map; anything else is "other").
+INTERACTION_TYPES = {
+    "choiceresponse": "choice",
+    "multiplechoiceresponse": "choice",
+    "numericalresponse": "numeric",
+    "stringresponse": "fill-in",
+    "customresponse": "other",
+    "coderesponse": "other",
+    "externalresponse": "other",
+    "formularesponse": "fill-in",
+    "schematicresponse": "other",
+    "imageresponse": "matching",
+    "annotationresponse": "fill-in",
+    "choicetextresponse": "choice",
+    "optionresponse": "choice",
+    "symbolicresponse": "fill-in",
+    "truefalseresponse": "true-false",
+}
+OTHER = "other"
+
+
+# --- reading the event -----------------------------------------------------------------------
+
+
+def _present(value: Any) -> Any:
+    """The value, or None when ERB would find it empty (anything falsy except 0 / False)."""
+    if value is None or (value != 0 and not value):
+        return None
+    return value
+
+
+def _data(event: Event) -> dict[str, Any]:
+    return event.data if isinstance(event.data, dict) else {}
+
+
+def _from_browser(event: Event) -> bool:
+    source = event.event_source or event.get("context.event_source")
+    return source == "browser"
+
+
+def _usage_key(event: Event) -> str:
+    """The problem's usage key: `data.problem_id`, else `data.module_id` (ERB requires one);
+    a payload that is not an object has only `context.module.usage_key`."""
+    if isinstance(event.data, dict):
+        key = _present(event.data.get("problem_id")) or _present(event.data.get("module_id"))
+    else:
+        key = _present(event.get("context.module.usage_key"))
+    if not isinstance(key, str):
+        raise Unusable("missing problem id")
+    return identifier(key, "problem id")
+
+
+def _required_data(event: Event, key: str) -> Any:
+    value = _present(_data(event).get(key))
+    if value is None:
+        raise Unusable(f"missing data.{key}")
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _response_text(value: Any) -> str | None:
+    """The response as ERB writes it: a list as JSON text, anything else as its `str()`."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else str(value)
+
+
+def _score(earned: float | None, possible: float | None) -> dict[str, float]:
+    """min 0, max, raw, scaled (raw / max; 0 when max is 0), without the parts unknown."""
+    score: dict[str, float] = {"min": 0.0}
+    if possible is not None:
+        score["max"] = possible
+    if earned is not None:
+        score["raw"] = earned
+    if earned is not None and possible is not None:
+        score["scaled"] = earned / possible if possible > 0 else 0.0
+    return score
+
+
+# --- problem_check ---------------------------------------------------------------------------
+
+
+def _submissions(event: Event) -> dict[str, Any]:
+    found = _data(event).get("submission")
+    return found if isinstance(found, dict) else {}
+
+
+def _first_submission(event: Event) -> dict[str, Any] | None:
+    """The first submission naming a response type (what the statement describes)."""
+    for submission in _submissions(event).values():
+        if isinstance(submission, dict) and submission.get("response_type"):
+            return submission
+    return None
+
+
+def _question_ids(event: Event) -> list[str]:
+    """The questions of a multi-question problem (none when there is only one)."""
+    ids = list(_submissions(event))
+    return ids if len(ids) > 1 else []
+
+
+def _interaction(
+    event: Event, iri: str, submission: dict[str, Any] | None, *, grouped: bool = False
+) -> dict[str, Any]:
+    """The cmi.interaction object of a problem_check statement."""
+    definition: dict[str, Any] = {"interactionType": OTHER}
+    name = None
+    if submission:
+        definition["interactionType"] = INTERACTION_TYPES.get(
+            submission.get("response_type"), OTHER
+        )
+        question = submission.get("question")
+        if isinstance(question, str):
+            definition["description"] = {EN_US: question}
+    else:
+        # ERB: the block's display name from the event (no modulestore lookup here).
+        name = _present(event.get("context.module.display_name"))
+    if grouped:
+        definition["interactionType"] = OTHER
+    attempts = _data(event).get("attempts")
+    extensions = {EXT_PROBLEM_ATTEMPT_ID: attempts} if attempts else None
+    return activity(
+        iri, ACTIVITY_INTERACTION, name=name, lang=EN_US, extensions=extensions, **definition
+    )
+
+
+def _check_result(event: Event, submission: dict[str, Any] | None) -> dict[str, Any]:
+    data = _data(event)
+    if submission:
+        response, success = submission.get("answer"), submission.get("correct")
+    else:
+        # Before March 2014 there was no `submission`: the legacy `answers` stand in.
+        response, success = data.get("answers"), data.get("success") == "correct"
+    result: dict[str, Any] = {
+        "score": _score(_number(data.get("grade")), _number(data.get("max_grade")))
+    }
+    if success is not None:
+        result["success"] = bool(success)
+    text = _response_text(response)
+    if text is not None:
+        result["response"] = text
+    return result
+
+
+def _child_statement_id(event: Event, settings: Settings, verb: Verb, question_id: str) -> str:
+    """ERB's id of a child statement: the question id joins the verb in the namespace."""
+    namespace = uuid.uuid5(ID_NAMESPACE, f"{verb.json_text}-{question_id}")
+    return str(uuid.uuid5(namespace, f"{actor_json(event.actor_id, settings)}-{event.timestamp}"))
+
+
+def _child_usage_key(usage_key: str, question_id: str) -> str:
+    """The parent's usage key with its last `@` part replaced by the question id."""
+    return "@".join([*usage_key.split("@")[:-1], question_id])
+
+
+def _children(
+    event: Event, settings: Settings, parent: Statement, usage_key: str
+) -> Iterator[Statement]:
+    submissions = _submissions(event)
+    course_id = event.course_id
+    grouping = (
+        {"grouping": [course_activity(course_id, event.course_name, settings)]} if course_id else {}
+    )
+    for question_id in _question_ids(event):
+        found = submissions.get(question_id)
+        submission = found if isinstance(found, dict) else {}
+        iri = settings.block_iri(_child_usage_key(usage_key, question_id))
+        result = _check_result(event, submission or None)
+        result.pop("score")  # only the parent knows the score
+        if not submission:
+            result.pop("response", None)
+        stmt = build(
+            event,
+            settings,
+            EVALUATED,
+            _interaction(event, iri, submission or None),
+            result=result,
+            context_activities={"parent": [parent["object"]], **grouping},
+            course_parent=False,
+        )
+        stmt["id"] = _child_statement_id(event, settings, EVALUATED, question_id)
+        stmt["context"]["statement"] = {"objectType": "StatementRef", "id": parent["id"]}
+        yield stmt
+
+
+def _server_check(event: Event, settings: Settings) -> list[Statement]:
+    if not isinstance(event.data, dict):
+        raise Unusable("server problem_check without a payload object")
+    usage_key = _usage_key(event)
+    submission = _first_submission(event)
+    grouped = bool(_question_ids(event))
+    obj = _interaction(event, settings.block_iri(usage_key), submission, grouped=grouped)
+    parent = build(event, settings, EVALUATED, obj, result=_check_result(event, submission))
+    return [parent, *_children(event, settings, parent, usage_key)] if grouped else [parent]
+
+
+def _block_from_referer(referer: str | None) -> str | None:
+    if not referer:
+        return None
+    found = parse_qs(urlparse(referer).query).get("activate_block_id")
+    return found[0] if found and found[0] else None
+
+
+def _block_from_payload(payload: Any, course_id: str | None) -> str | None:
+    """`input_<block>_2_1=...` in a `course-v1:` course -> that course's problem block."""
+    if isinstance(payload, list):  # ERB expects a string; take the first input of a list
+        payload = next((item for item in payload if isinstance(item, str)), None)
+    if not isinstance(payload, str) or not course_id:
+        return None
+    parts, course_parts = payload.split("_"), course_id.split(":")
+    if len(parts) < 2 or len(course_parts) < 2:
+        return None
+    return f"block-v1:{course_parts[1]}+type@problem+block@{parts[1]}"
+
+
+def _browser_check(event: Event, settings: Settings) -> list[Statement]:
+    # ERB requires the referer; the event's page is the same URL for a browser event.
+    referer = (
+        _present(event.referer) or _present(event.get("context.referer")) or _present(event.page)
+    )
+    if not referer:
+        raise Unusable("missing referer")
+    course_id = event.get("context.course_id") or event.course_id
+    block = _block_from_referer(referer) or _block_from_payload(event.data, course_id)
+    if not block:
+        raise Unusable("no problem block in referer or payload")
+    obj = _interaction(event, settings.block_iri(block), None)
+    return [build(event, settings, ATTEMPTED, obj)]
+
+
+@register("problem_check")
+def problem_check(event: Event, settings: Settings) -> list[Statement]:
+    if _from_browser(event):
+        return _browser_check(event, settings)
+    return _server_check(event, settings)
+
+
+# --- the other problem events ----------------------------------------------------------------
+
+
+@register("showanswer")
+def showanswer(event: Event, settings: Settings) -> list[Statement]:
+    iri = settings.block_iri(identifier(_required_data(event, "problem_id"), "problem_id"))
+    iri += "/answer"
+    return [build(event, settings, ASKED, activity(iri, ACTIVITY_SOLUTION))]
+
+
+@register("edx.problem.hint.demandhint_displayed")
+def demandhint_displayed(event: Event, settings: Settings) -> list[Statement]:
+    module = settings.block_iri(identifier(_required_data(event, "module_id"), "module_id"))
+    iri = f"{module}/hint/{_required_data(event, 'hint_index')}"
+    return [build(event, settings, ASKED, activity(iri, PROBLEM_ACTIVITY_SUPPLEMENTAL_INFO))]
+
+
+@register("edx.grades.problem.submitted")
+def problem_submitted(event: Event, settings: Settings) -> list[Statement]:
+    data = _data(event)
+    if "weighted_earned" not in data or "weighted_possible" not in data:
+        raise Unusable("missing weighted score")
+    earned = _number(data["weighted_earned"]) or 0.0
+    possible = _number(data["weighted_possible"]) or 0.0
+    result = {"success": earned >= possible, "score": _score(earned, possible)}
+    obj = activity(settings.block_iri(_usage_key(event)), ACTIVITY_QUESTION)
+    return [build(event, settings, ATTEMPTED, obj, result=result)]
+
+
+@register("edx.problem.completed")
+def problem_completed(event: Event, settings: Settings) -> list[Statement]:
+    # ERB leaves the bare usage key as the object id (not an IRI); the block IRI is used here.
+    obj = activity(settings.block_iri(_usage_key(event)), ACTIVITY_INTERACTION)
+    return [build(event, settings, COMPLETED, obj)]

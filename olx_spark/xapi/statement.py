@@ -1,0 +1,153 @@
+"""What every statement shares: id, actor, verb, context, timestamp, version (`specs/xapi.md`).
+
+A family module only chooses the verb, the object and the result (and any extra context); this
+module assembles the statement and computes its id exactly as the spec says:
+`uuid5(uuid5(NS, verb_json), f"{actor_json}-{timestamp}")` with `json.dumps` default separators
+and the keys in the spec's order, so the same event always gives the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from olx_spark.xapi.event import Event
+from olx_spark.xapi.vocabulary import (
+    ACTIVITY_COURSE,
+    EN_US,
+    EXT_SESSION_ID,
+    EXT_TRANSFORMER_VERSION,
+    XAPI_VERSION,
+    Verb,
+)
+
+Statement = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-run settings of the transformation (from config and the command line)."""
+
+    lms_root_url: str
+    transformer_version: str
+
+    @property
+    def root(self) -> str:
+        return self.lms_root_url.rstrip("/")
+
+    def object_iri(self, kind: str, identifier: str) -> str:
+        """`{LMS}/{kind}/{identifier}`, e.g. `xblock` + usage key, `course` + course id."""
+        return f"{self.root}/{kind}/{identifier}"
+
+    def course_iri(self, course_id: str) -> str:
+        return self.object_iri("course", course_id)
+
+    def block_iri(self, usage_key: str) -> str:
+        return self.object_iri("xblock", usage_key)
+
+
+def actor_json(actor_id: str, settings: Settings) -> str:
+    """The actor exactly as the statement id is made from it."""
+    return json.dumps(
+        {"objectType": "Agent", "account": {"name": actor_id, "homePage": settings.lms_root_url}}
+    )
+
+
+def statement_id(verb: Verb, actor_id: str, timestamp: str, settings: Settings) -> str:
+    return str(uuid.uuid5(verb.namespace, f"{actor_json(actor_id, settings)}-{timestamp}"))
+
+
+def iso_timestamp(raw: str) -> str:
+    """The event's time as ISO 8601 with an offset (a naive time is UTC, as the LMS writes)."""
+    text = raw.strip().replace(" ", "T", 1)
+    tail = text[10:]
+    if text.endswith("Z") or "+" in tail or "-" in tail:
+        return text[:-1] + "+00:00" if text.endswith("Z") else text
+    return text + "+00:00"
+
+
+def course_activity(course_id: str, course_name: str | None, settings: Settings) -> dict[str, Any]:
+    definition: dict[str, Any] = {"type": ACTIVITY_COURSE}
+    if course_name:
+        definition["name"] = {EN_US: course_name}
+    return {
+        "id": settings.course_iri(course_id),
+        "objectType": "Activity",
+        "definition": definition,
+    }
+
+
+def build(
+    event: Event,
+    settings: Settings,
+    verb: Verb,
+    obj: dict[str, Any],
+    *,
+    result: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
+    context_activities: dict[str, Any] | None = None,
+    course_parent: bool = True,
+    id_timestamp: str | None = None,
+) -> Statement:
+    """Assemble one statement.
+
+    `extensions`: event-specific context extensions (added after the common ones).
+    `context_activities`: merged into `contextActivities` (e.g. `grouping`, `other`).
+    `course_parent`: False when the object is the course itself (a course is not its own parent).
+    `id_timestamp`: what the id is made from instead of the event's timestamp (child statements).
+    """
+    ext: dict[str, Any] = {EXT_TRANSFORMER_VERSION: settings.transformer_version}
+    if event.session:
+        ext[EXT_SESSION_ID] = event.session
+    if extensions:
+        ext.update(extensions)
+    context: dict[str, Any] = {}
+    activities: dict[str, Any] = {}
+    if course_parent and event.course_id:
+        activities["parent"] = [course_activity(event.course_id, event.course_name, settings)]
+    if context_activities:
+        activities.update(context_activities)
+    if activities:
+        context["contextActivities"] = activities
+    context["extensions"] = ext
+    stmt: Statement = {
+        "id": statement_id(
+            verb,
+            event.actor_id,
+            event.timestamp if id_timestamp is None else id_timestamp,
+            settings,
+        ),
+        "actor": {
+            "objectType": "Agent",
+            "account": {"homePage": settings.lms_root_url, "name": event.actor_id},
+        },
+        "verb": verb.as_dict(),
+        "object": obj,
+    }
+    if result is not None:
+        stmt["result"] = result
+    stmt["context"] = context
+    stmt["timestamp"] = iso_timestamp(event.timestamp)
+    stmt["version"] = XAPI_VERSION
+    return stmt
+
+
+def activity(
+    iri: str,
+    activity_type: str,
+    *,
+    name: str | None = None,
+    lang: str = EN_US,
+    extensions: dict[str, Any] | None = None,
+    **definition: Any,
+) -> dict[str, Any]:
+    """An Activity object; `name` becomes a `lang` language map; extra keys go in definition."""
+    body: dict[str, Any] = {"type": activity_type}
+    if name:
+        body["name"] = {lang: name}
+    body.update(definition)
+    if extensions is not None:
+        body["extensions"] = extensions
+    return {"id": iri, "objectType": "Activity", "definition": body}
