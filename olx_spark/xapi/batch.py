@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from olx_spark.xapi.actor import Pseudonyms, actor_id
@@ -37,6 +38,15 @@ class BatchSettings:
 
     def statement_settings(self) -> Settings:
         return Settings(self.lms_root_url, self.transformer_version)
+
+
+def dumps(stmt: dict[str, Any]) -> str:
+    """A statement as compact JSON: orjson (fast), else the standard library (integers past
+    64 bits; orjson refuses them)."""
+    try:
+        return orjson.dumps(stmt).decode("utf-8")
+    except TypeError:
+        return json.dumps(stmt, separators=(",", ":"), ensure_ascii=False)
 
 
 def org_of(course_id: str | None, context_org: str | None) -> str | None:
@@ -95,7 +105,7 @@ class _Out:
         c["object_id"].append(stmt["object"].get("id"))
         c["course_id"].append(course_id)
         c["org"].append(org)
-        c["statement"].append(json.dumps(stmt, separators=(",", ":"), ensure_ascii=False))
+        c["statement"].append(dumps(stmt))
 
     def batch(self) -> pa.RecordBatch:
         return pa.RecordBatch.from_pydict(self.columns, schema=_OUTPUT)

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 
 class Unusable(ValueError):
     """The event lacks something its transformer needs (counted, not an error)."""
@@ -70,12 +72,21 @@ def identifier(value: Any, what: str) -> str:
     return text
 
 
+def loads(text: str) -> Any:
+    """JSON text -> value: orjson (fast), else the standard library, which also reads what
+    orjson refuses (integers past 64 bits, NaN); raises ValueError on anything else."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def parse_json_object(text: str | None) -> dict[str, Any]:
     """The JSON object in `text`, or {} (no text, not JSON, or not an object)."""
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -86,13 +97,13 @@ def parse_payload(text: str | None) -> Any:
     if text is None:
         return {}
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError:
         return text
     if isinstance(value, str) and value[:1] in ("{", "["):
         # A JSON object carried in a string, twice encoded.
         try:
-            return json.loads(value)
+            return loads(value)
         except ValueError:
             return value
     return value

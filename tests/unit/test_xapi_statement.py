@@ -115,3 +115,11 @@ def test_validator_catches_what_it_should() -> None:
         "above max",
     ):
         assert fragment in found
+
+
+def test_uuid5_text_is_uuid5() -> None:
+    from olx_spark.xapi.statement import uuid5_text
+
+    for name in ("", "a", "é-ü", "x" * 1000, '{"objectType": "Agent"}-2024-01-01T00:00:00+00:00'):
+        for namespace in (uuid.NAMESPACE_DNS, REGISTERED.namespace):
+            assert uuid5_text(namespace, name) == str(uuid.uuid5(namespace, name))
