@@ -9,33 +9,32 @@ Flow of one run:
    user id, else by username) when one is configured; the course's display name joined in from
    the course tables (latest published `course` block per course id, both platforms).
 3. Executors (`mapInArrow`, `olx_spark.xapi.batch`): one transformer per event (the registry),
-   statement ids from the spec's formula, statements as JSON; events without a transformer or
-   user come back as skip rows. Staged once as Parquet.
-4. Driver: replace the files' rows in `xapi__statements` and `xapi__skipped_events`
-   (`replaceWhere source_file_sha256 IN ...`: a killed run's leftovers are replaced, not
-   duplicated), then append the ledger rows last; optionally write the statements as JSON lines
-   under `--out` (one folder per statement date).
+   statement ids from the spec's formula, statements as JSON, written straight to
+   `xapi__statements` (`replaceWhere source_file_sha256 IN ...`: a killed run's leftovers are
+   replaced, not duplicated). Only statements cross back to the JVM.
+4. Spark: the files' events with no statement written (an anti-join on file and line, columns
+   only) are counted by name and reason into `xapi__skipped_events`; the reason is told from the
+   event as the executors tell it (`skip_reason`). Optionally the statements go out as JSON lines
+   under `--out` (one folder per statement date). The ledger rows are appended last.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS, course_table_name
 from olx_spark.spark.delta import (
     append_rows,
-    delete_path,
     ensure_table,
     qualified,
     replace_rows,
@@ -44,7 +43,13 @@ from olx_spark.spark.delta import (
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.tracking.tables import EVENTS_TABLE, WRITTEN_STATUSES
 from olx_spark.tracking.tables import LEDGER_TABLE as TRACKING_LEDGER
-from olx_spark.xapi.batch import BatchSettings, transform_batches
+from olx_spark.xapi.batch import SKIP_NOT_IN_MAPPING, BatchSettings, transform_batches
+from olx_spark.xapi.registry import (
+    SKIP_INCOMPLETE,
+    SKIP_NO_TRANSFORMER,
+    SKIP_NO_USER,
+    event_names,
+)
 from olx_spark.xapi.tables import (
     INPUT_FIELDS,
     LEDGER_FIELDS,
@@ -283,7 +288,26 @@ def event_inputs(spark: SparkSession, config: Config, job: XapiJob, shas: list[s
 def transform_partition(
     batches: Iterable[pa.RecordBatch], *, settings: BatchSettings
 ) -> Iterator[pa.RecordBatch]:
-    return transform_batches(batches, settings)
+    return transform_batches(batches, settings, emit_skips=False)
+
+
+def skip_reason(mapping: bool) -> Column:
+    """Why an event gave no statement, told by Spark from the event alone, in the order
+    `olx_spark.xapi.batch` checks: no transformer for its name, no user (or none in the
+    mapping), else `incomplete` (its transformer found a required field missing)."""
+    name = F.col("name")
+    no_transformer = name.isNull() | (name == "") | ~name.isin(event_names())
+    if mapping:
+        no_user, user_reason = F.col("external_user_id").isNull(), SKIP_NOT_IN_MAPPING
+    else:
+        username = F.col("actor_username")
+        no_user = F.col("actor_user_id").isNull() & (username.isNull() | (username == ""))
+        user_reason = SKIP_NO_USER
+    return (
+        F.when(no_transformer, F.lit(SKIP_NO_TRANSFORMER))
+        .when(no_user, F.lit(user_reason))
+        .otherwise(F.lit(SKIP_INCOMPLETE))
+    )
 
 
 def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
@@ -298,102 +322,118 @@ def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
         summary.seconds = time.monotonic() - started
         return summary
     shas = sorted(r["file_sha256"] for r in pending)
-    staging = f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging/{uuid.uuid4().hex}"
-    try:
-        spark.sparkContext.setJobDescription(f"transform the events of {len(shas)} logs to xAPI")
-        inputs = event_inputs(spark, config, job, shas)
-        inputs.mapInArrow(
-            partial(transform_partition, settings=settings), spark_schema_of(OUTPUT_FIELDS)
-        ).write.parquet(staging)
-        staged = spark.read.parquet(staging)
-        now = F.current_timestamp()
-        emission = F.to_timestamp("timestamp")
-        statements = staged.where(F.col("reason").isNull()).select(
-            "statement_id",
-            emission.alias("emission_time"),
-            F.to_date(emission).alias("statement_date"),
-            "actor_id",
-            "verb_id",
-            "object_id",
-            "course_id",
-            "org",
-            "event_name",
-            "statement",
-            "source_file_sha256",
-            "source_line_number",
-            now.alias("transformed_at"),
-        )
-        assert statements.columns == [f.name for f in STATEMENT_FIELDS]
-        skipped = (
-            staged.where(F.col("reason").isNotNull())
-            .groupBy("source_file_sha256", "event_name", "reason")
-            .agg(F.count(F.lit(1)).alias("event_count"))
-            .withColumn("transformed_at", now)
-            .withColumn("transformed_date", F.to_date(now))
-        )
-        spark.sparkContext.setJobDescription(f"write {STATEMENTS_TABLE}")
-        location = table_location(spark, job.table(config, STATEMENTS_TABLE))
-        replace_rows(statements, location, "source_file_sha256", shas)
-        spark.sparkContext.setJobDescription(f"write {SKIPPED_TABLE}")
-        replace_rows(
-            skipped,
-            table_location(spark, job.table(config, SKIPPED_TABLE)),
-            "source_file_sha256",
-            shas,
-        )
+    now = F.current_timestamp()
 
-        counts = {
-            r["source_file_sha256"]: r
-            for r in staged.groupBy("source_file_sha256")
-            .agg(
-                F.count_distinct("source_line_number").alias("events"),
-                F.count(F.when(F.col("reason").isNull(), 1)).alias("statements"),
-                F.count(F.when(F.col("reason").isNotNull(), 1)).alias("skipped"),
-            )
-            .collect()
-        }
-        ledger_rows = []
-        actor_source = (
-            f"mapping: {job.actor_map_of(config)}" if settings.mapping else "pseudonymous"
+    # 1. Statements: events -> Python transformers -> Delta, in one pass (no staging copy).
+    spark.sparkContext.setJobDescription(f"transform the events of {len(shas)} logs to xAPI")
+    inputs = event_inputs(spark, config, job, shas)
+    out = inputs.mapInArrow(
+        partial(transform_partition, settings=settings), spark_schema_of(OUTPUT_FIELDS)
+    )
+    emission = F.to_timestamp("timestamp")
+    statements = out.select(
+        "statement_id",
+        emission.alias("emission_time"),
+        F.to_date(emission).alias("statement_date"),
+        "actor_id",
+        "verb_id",
+        "object_id",
+        "course_id",
+        "org",
+        "event_name",
+        "statement",
+        "source_file_sha256",
+        "source_line_number",
+        now.alias("transformed_at"),
+    )
+    assert statements.columns == [f.name for f in STATEMENT_FIELDS]
+    location = table_location(spark, job.table(config, STATEMENTS_TABLE))
+    replace_rows(statements, location, "source_file_sha256", shas)
+    written = (
+        spark.read.format("delta")
+        .load(location)
+        .where(F.col("source_file_sha256").isin(shas))
+        .select(
+            F.col("source_file_sha256").alias("file_sha256"),
+            F.col("source_line_number").alias("line_number"),
         )
-        for row in pending:
-            found = counts.get(row["file_sha256"])
-            ledger_rows.append(
-                (
-                    row["file_sha256"],
-                    row["file_uri"],
-                    row["log_date"],
-                    found["events"] if found else 0,
-                    found["statements"] if found else 0,
-                    found["skipped"] if found else 0,
-                    settings.lms_root_url,
-                    settings.transformer_version,
-                    actor_source,
-                )
-            )
-        ledger_columns = [f.name for f in LEDGER_FIELDS][:-2]
-        ledger = (
-            spark.createDataFrame(ledger_rows, spark_schema_of(LEDGER_FIELDS[:-2]))
-            .withColumn("transformed_at", now)
-            .withColumn("transformed_date", F.to_date(now))
+    )
+
+    # 2. Skipped events: the events with no statement, and why (Spark alone, columns only).
+    spark.sparkContext.setJobDescription(
+        f"count the events that gave no statement -> {SKIPPED_TABLE}"
+    )
+    light = inputs.select(
+        "file_sha256", "line_number", "name", "actor_user_id", "actor_username", "external_user_id"
+    )
+    skipped = (
+        light.join(written.distinct(), ["file_sha256", "line_number"], "left_anti")
+        .groupBy(
+            F.col("file_sha256").alias("source_file_sha256"),
+            F.col("name").alias("event_name"),
+            skip_reason(settings.mapping).alias("reason"),
         )
-        assert ledger.columns == [*ledger_columns, "transformed_at", "transformed_date"]
+        .agg(F.count(F.lit(1)).alias("event_count"))
+        .withColumn("transformed_at", now)
+        .withColumn("transformed_date", F.to_date(now))
+    )
+    replace_rows(
+        skipped, table_location(spark, job.table(config, SKIPPED_TABLE)), "source_file_sha256", shas
+    )
 
-        if job.out:
-            spark.sparkContext.setJobDescription(f"write JSON lines to {job.out}")
-            statements.select("statement", "statement_date").write.mode("append").partitionBy(
-                "statement_date"
-            ).option("compression", "gzip").text(job.out)
+    # 3. The ledger, from what was written.
+    spark.sparkContext.setJobDescription("write the xAPI ledger")
+    events = {r[0]: r[1] for r in light.groupBy("file_sha256").count().collect()}
+    made = {r[0]: r[1] for r in written.groupBy("file_sha256").count().collect()}
+    skipped_rows = (
+        spark.table(job.table(config, SKIPPED_TABLE))
+        .where(F.col("source_file_sha256").isin(shas))
+        .select("source_file_sha256", "event_name", "reason", "event_count")
+        .collect()
+    )
+    skipped_per_file: dict[str, int] = {}
+    for r in skipped_rows:
+        skipped_per_file[r[0]] = skipped_per_file.get(r[0], 0) + r[3]
+        key = f"{r[2]}: {r[1]}"
+        summary.skipped[key] = summary.skipped.get(key, 0) + r[3]
+    actor_source = f"mapping: {job.actor_map_of(config)}" if settings.mapping else "pseudonymous"
+    ledger_rows = [
+        (
+            r["file_sha256"],
+            r["file_uri"],
+            r["log_date"],
+            events.get(r["file_sha256"], 0),
+            made.get(r["file_sha256"], 0),
+            skipped_per_file.get(r["file_sha256"], 0),
+            settings.lms_root_url,
+            settings.transformer_version,
+            actor_source,
+        )
+        for r in pending
+    ]
+    ledger = (
+        spark.createDataFrame(ledger_rows, spark_schema_of(LEDGER_FIELDS[:-2]))
+        .withColumn("transformed_at", now)
+        .withColumn("transformed_date", F.to_date(now))
+    )
+    assert ledger.columns == [f.name for f in LEDGER_FIELDS]
 
-        spark.sparkContext.setJobDescription("write the xAPI ledger")
-        append_rows(ledger, table_location(spark, job.table(config, LEDGER_TABLE)))
+    if job.out:
+        spark.sparkContext.setJobDescription(f"write JSON lines to {job.out}")
+        (
+            spark.read.format("delta")
+            .load(location)
+            .where(F.col("source_file_sha256").isin(shas))
+            .select("statement", "statement_date")
+            .write.mode("append")
+            .partitionBy("statement_date")
+            .option("compression", "gzip")
+            .text(job.out)
+        )
+    append_rows(ledger, table_location(spark, job.table(config, LEDGER_TABLE)))
 
-        summary.files_transformed = len(pending)
-        summary.events_read = sum(r[3] for r in ledger_rows)
-        summary.statements_written = sum(r[4] for r in ledger_rows)
-        for r in skipped.groupBy("reason", "event_name").agg(F.sum("event_count")).collect():
-            summary.skipped[f"{r[0]}: {r[1]}"] = int(r[2])
-    finally:
-        delete_path(spark, staging)
+    summary.files_transformed = len(pending)
+    summary.events_read = sum(r[3] for r in ledger_rows)
+    summary.statements_written = sum(r[4] for r in ledger_rows)
     summary.seconds = time.monotonic() - started
     return summary

@@ -63,10 +63,13 @@ def org_of(course_id: str | None, context_org: str | None) -> str | None:
 
 
 class _Out:
-    def __init__(self) -> None:
+    def __init__(self, emit_skips: bool) -> None:
         self.columns: dict[str, list[Any]] = {f.name: [] for f in OUTPUT_FIELDS}
+        self.emit_skips = emit_skips
 
     def skip(self, sha: str, line: int, name: str | None, reason: str) -> None:
+        if not self.emit_skips:
+            return
         c = self.columns
         c["source_file_sha256"].append(sha)
         c["source_line_number"].append(line)
@@ -122,13 +125,18 @@ def transform_rows(rows: Iterable[dict[str, Any]], settings: BatchSettings) -> p
 
 
 def transform_batches(
-    batches: Iterable[pa.RecordBatch], settings: BatchSettings
+    batches: Iterable[pa.RecordBatch], settings: BatchSettings, emit_skips: bool = True
 ) -> Iterator[pa.RecordBatch]:
+    """Statements (and, with `emit_skips`, one row per event that gave none, with the reason).
+
+    The job does not ship skip rows back: Spark tells the same reasons from the events and the
+    statements written (`skip_reason` in `olx_spark.spark.xapi_statements` mirrors the order
+    of the checks here: transformer, user, then everything else is `incomplete`)."""
     stmt_settings = settings.statement_settings()
     pseudonyms = Pseudonyms(settings.salt) if settings.salt else None
     for batch in batches:
         cols = {name: batch.column(name).to_pylist() for name in _INPUT_NAMES}
-        out = _Out()
+        out = _Out(emit_skips)
         for i in range(batch.num_rows):
             sha = cols["file_sha256"][i]
             line = cols["line_number"][i]
