@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write this run's statements as gzip JSON lines under DIR (folder or s3://), "
         "one folder per statement date, for bulk loading into ClickHouse or an LRS",
     )
+    xapi.add_argument("--json", action="store_true", help="print the summary as JSON")
     _common(xapi)
 
     synth = commands.add_parser(
@@ -311,7 +312,7 @@ def cmd_xapi(args: argparse.Namespace, config: Config) -> int:
     except XapiSetupError as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
-    print(summary.render())
+    print(summary.to_json() if args.json else summary.render())
     return 0
 
 

@@ -20,10 +20,11 @@ Flow of one run:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import partial
 
@@ -128,6 +129,9 @@ class XapiSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # "reason: event name" -> count
     out: str | None = None
     seconds: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, default=str)
 
     def render(self, max_skipped: int = 15) -> str:
         lines = [

@@ -70,6 +70,12 @@ DAY1 = [
         "context": {"user_id": 7, "course_id": COURSE},
         "event": {"GET": {}, "POST": {}},
     },
+    {  # no course anywhere: its transformer cannot make a statement (incomplete)
+        "name": "edx.course.enrollment.activated",
+        "timestamp": "2024-03-03T10:00:06+00:00",
+        "data": {"mode": "audit"},
+        "context": {"user_id": 7},
+    },
 ]
 DAY2 = [
     {
@@ -117,9 +123,10 @@ def test_xapi_job_transforms_each_log_once(spark, config, tmp_path, monkeypatch)
 
     out = tmp_path / "out"
     summary = run_xapi(spark, config, XapiJob(lms_root_url=LMS + "/", out=str(out)))
-    assert (summary.files_transformed, summary.events_read, summary.statements_written) == (1, 5, 3)
+    assert (summary.files_transformed, summary.events_read, summary.statements_written) == (1, 6, 3)
     assert summary.skipped == {
         "no_user: edx.course.enrollment.activated": 1,
+        "incomplete: edx.course.enrollment.activated": 1,
         "no_transformer: /courses/course-v1:MITx+T.01+2024_T1/courseware/": 1,
     }
     rows = _statements(spark, config)
@@ -182,7 +189,7 @@ def test_xapi_job_transforms_each_log_once(spark, config, tmp_path, monkeypatch)
     after = _statements(spark, config)
     assert [r["statement_id"] for r in after] == [r["statement_id"] for r in before]
     assert _table(spark, config, LEDGER_TABLE).count() == 2
-    assert _table(spark, config, SKIPPED_TABLE).groupBy().sum("event_count").first()[0] == 2
+    assert _table(spark, config, SKIPPED_TABLE).groupBy().sum("event_count").first()[0] == 3
 
     # The older log is still pending without --since. It repeats day 1's first event: the
     # same event gives the same statement id (an LRS or a dedupe downstream sees one event).
@@ -212,6 +219,7 @@ def test_xapi_job_with_an_actor_mapping(spark, config, tmp_path, monkeypatch) ->
     assert summary.skipped == {
         "no_transformer: /courses/course-v1:MITx+T.01+2024_T1/courseware/": 1,
         "user_not_in_mapping: edx.course.enrollment.activated": 2,  # user 9, and nobody
+        "incomplete: edx.course.enrollment.activated": 1,
     }
     rows = _statements(spark, config)
     assert [(r["actor_id"], r["source_line_number"]) for r in rows] == [
@@ -220,4 +228,4 @@ def test_xapi_job_with_an_actor_mapping(spark, config, tmp_path, monkeypatch) ->
     ]
     ledger = _table(spark, config, LEDGER_TABLE).first()
     assert ledger["actor_source"] == f"mapping: {mapping}"
-    assert (ledger["event_count"], ledger["statement_count"], ledger["skipped_count"]) == (5, 2, 3)
+    assert (ledger["event_count"], ledger["statement_count"], ledger["skipped_count"]) == (6, 2, 4)

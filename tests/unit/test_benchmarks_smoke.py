@@ -47,7 +47,8 @@ def assert_positive(result: dict[str, Any], *keys: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "script", ["bench_parser.py", "bench_floor.py", "bench_job.py", "bench_synth.py"]
+    "script",
+    ["bench_parser.py", "bench_floor.py", "bench_job.py", "bench_synth.py", "bench_tracking.py"],
 )
 def test_help(script: str) -> None:
     done = run_script(script, "--help")
