@@ -32,6 +32,20 @@ def ensure_table(
     builder.execute()
 
 
+def ensure_tables(
+    spark: SparkSession,
+    schema: str,
+    tables: dict[str, StructType],
+    partitions: dict[str, str],
+    comments: dict[str, str],
+) -> None:
+    """Create each of a job's tables (in `schema`) that does not exist yet."""
+    for name, columns in tables.items():
+        qualified_name = qualified(schema, name)
+        if not spark.catalog.tableExists(qualified_name):
+            ensure_table(spark, qualified_name, columns, [partitions[name]], comments[name])
+
+
 def sql_in_list(values: Iterable[str]) -> str:
     quoted = ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in sorted(set(values)))
     return "(" + ", ".join(quoted) + ")"

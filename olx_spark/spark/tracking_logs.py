@@ -35,11 +35,11 @@ from pyspark.sql import functions as F
 
 from olx_spark.config import Config
 from olx_spark.packages.gpg import GpgSettings, Secret, gpg_settings
+from olx_spark.spark import delta
 from olx_spark.spark.course_archives import pack_tasks
 from olx_spark.spark.delta import (
     append_rows,
     delete_path,
-    ensure_table,
     last_written_rows,
     qualified,
     replace_rows,
@@ -378,17 +378,14 @@ def read_ledger_without_spark(config: Config) -> LedgerState:
     )
 
 
-def ensure_tables(spark: SparkSession, config: Config, job: TrackingLogJob) -> None:
-    for name, fields in TABLES.items():
-        qualified_name = job.table(config, name)
-        if not spark.catalog.tableExists(qualified_name):
-            ensure_table(
-                spark,
-                qualified_name,
-                spark_schema_of(fields),
-                [TABLE_PARTITIONS[name]],
-                TABLE_COMMENTS[name],
-            )
+def ensure_tables(spark: SparkSession, config: Config) -> None:
+    delta.ensure_tables(
+        spark,
+        config.warehouse.raw_schema,
+        {name: spark_schema_of(fields) for name, fields in TABLES.items()},
+        TABLE_PARTITIONS,
+        TABLE_COMMENTS,
+    )
 
 
 def decide(files: list[dict[str, Any]], known_shas: frozenset[str]) -> set[str]:
@@ -513,7 +510,7 @@ def run_tracking_logs(
     tc = config.tracking
     pii = pii_settings(config)
     summary = IngestSummary(job=JOB_NAME, source=job.source)
-    ensure_tables(spark, config, job)
+    ensure_tables(spark, config)
 
     if files is None:
         files = list_source(job.source, tc.suffixes, config.s3)

@@ -34,9 +34,9 @@ from pyspark.sql import functions as F
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS, course_table_name
+from olx_spark.spark import delta
 from olx_spark.spark.delta import (
     append_rows,
-    ensure_table,
     qualified,
     replace_rows,
     table_location,
@@ -154,17 +154,14 @@ class XapiSummary:
         return "\n".join(lines)
 
 
-def ensure_tables(spark: SparkSession, config: Config, job: XapiJob) -> None:
-    for name, fields in TABLES.items():
-        qualified_name = job.table(config, name)
-        if not spark.catalog.tableExists(qualified_name):
-            ensure_table(
-                spark,
-                qualified_name,
-                spark_schema_of(fields),
-                [TABLE_PARTITIONS[name]],
-                TABLE_COMMENTS[name],
-            )
+def ensure_tables(spark: SparkSession, config: Config) -> None:
+    delta.ensure_tables(
+        spark,
+        config.warehouse.raw_schema,
+        {name: spark_schema_of(fields) for name, fields in TABLES.items()},
+        TABLE_PARTITIONS,
+        TABLE_COMMENTS,
+    )
 
 
 def pending_files(spark: SparkSession, config: Config, job: XapiJob) -> DataFrame:
@@ -318,7 +315,7 @@ def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
     started = time.monotonic()
     settings = job.settings(config)
     summary = XapiSummary(out=job.out)
-    ensure_tables(spark, config, job)
+    ensure_tables(spark, config)
     pending = pending_files(spark, config, job).collect()
     summary.files_pending = len(pending)
     if not pending:
