@@ -1,15 +1,25 @@
-"""The dbt project, run for real: course archives ingested by the job, then `run_transform`
-(dbt build, session method, on the test's Spark session) stages them incrementally on Delta.
+"""The dbt project, run for real: course archives and tracking logs ingested by the jobs, the
+logs made into xAPI statements, then `run_transform` (dbt build, session method, on the test's
+Spark session) stages them incrementally on Delta.
 
 dbt on Spark costs seconds per model and per test on a small machine, so this is one scenario in
 steps rather than many tests: build everything (models and every dbt test) once, then rerun
-only the edxorg staging models (without the dbt tests, already passed) to show that a rerun
-changes nothing and that a new archive version adds exactly its rows, row for row.
+only the edxorg staging models and the tracking log / xAPI models (without the dbt tests,
+already passed) to show that a rerun changes nothing and that a new archive version and a new
+log add exactly their rows, row for row. (The tracking log and xAPI models ride along here
+rather than in a test of their own: the full build runs them anyway, and every dbt invocation
+costs a parse of the whole project.)
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import hmac
 import json
+import uuid
+from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +30,11 @@ from pyspark.sql import functions as F
 from olx_spark.config import Config
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+from olx_spark.spark.tracking_logs import TrackingLogJob, run_tracking_logs
+from olx_spark.spark.xapi_statements import XapiJob, run_xapi
+from olx_spark.tracking.tables import EVENTS_TABLE
 from olx_spark.transform import dbt_schema, run_dbt, run_transform
+from olx_spark.xapi.tables import STATEMENTS_TABLE
 from tests.spark.courses import write_tar_gz
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +43,11 @@ RUN = "2024_T1"
 COURSE_ID = f"course-v1:OLXSparkX+DBT101+{RUN}"
 KEY = f"OLXSparkX+DBT101+{RUN}"
 EDXORG_STAGING = [f"stg__edxorg__s3__course_xml_{entity}" for entity in ENTITIES]
+TRACKING_STAGING = [
+    "stg__edxorg__s3__tracking_logs",
+    "stg__edxorg__s3__tracking_logs_files",
+    "stg__xapi__statements",
+]
 MODELS_ONLY = ["--exclude-resource-type", "test"]
 GRADER = [
     {"type": "Homework", "short_label": "HW", "min_count": 1, "drop_count": 0, "weight": 0.4},
@@ -132,14 +151,339 @@ def one(df: DataFrame, **where: Any) -> dict[str, Any]:
     return rows[0].asDict()
 
 
+# --- tracking logs and xAPI ------------------------------------------------------------------
+
+SALT = "dbt-test-salt-not-a-secret"
+LMS = "https://courses.example.org"
+ORG = "OLXSparkX"
+LOG1, LOG2, LOG3 = (f"mitx-prod-events-2024-03-0{day}.log.gz" for day in (3, 4, 5))
+LEFTOVER_SHA = "0" * 64  # a file a killed run wrote rows for, without its ledger row
+PROBLEM = block_id("problem", "q1")
+QUESTIONS = ("q1_2_1", "q1_3_1")
+PROBLEM_IRI = f"{LMS}/xblock/{PROBLEM}"
+VERB = "http://adlnet.gov/expapi/verbs/"
+
+
+def pseudonym(user_id: int) -> str:
+    """The xAPI job's pseudonymous actor id of a user (salted HMAC as a UUID)."""
+    digest = hmac.new(SALT.encode(), str(user_id).encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def context(user_id: int, **more: Any) -> dict[str, Any]:
+    return {"course_id": COURSE_ID, "org_id": ORG, "user_id": user_id, **more}
+
+
+def enrollment(name: str, time: str, user_id: int, username: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "event_type": name,
+        "event_source": "server",
+        "timestamp": time,
+        "username": username,
+        "data": {"course_id": COURSE_ID, "mode": "audit", "user_id": user_id},
+        "context": context(user_id),
+    }
+
+
+def video(event_type: str, time: str, position: float) -> dict[str, Any]:
+    payload = {"id": "vid1", "currentTime": position, "code": "html5", "duration": 125.5}
+    return {
+        "event_type": event_type,
+        "event_source": "browser",
+        "time": time,
+        "username": "alice",
+        "session": "sess-1",
+        "page": f"{LMS}/courses/{COURSE_ID}/courseware/week1/hw1/",
+        "event": json.dumps(payload),  # browser events: JSON in a string
+        "context": context(7),
+    }
+
+
+def question(text: str, answer: str, correct: bool) -> dict[str, Any]:
+    return {
+        "question": text,
+        "answer": answer,
+        "response_type": "stringresponse",
+        "input_type": "textline",
+        "correct": correct,
+        "variant": "",
+        "group_label": "",
+    }
+
+
+ENROLLED = enrollment(
+    "edx.course.enrollment.activated", "2024-03-03T10:00:00.000001+00:00", 7, "alice"
+)
+LOG1_LINES = [
+    json.dumps(ENROLLED),
+    json.dumps(video("play_video", "2024-03-03T10:05:00.500000+00:00", 12.5)),
+    "not a JSON event",  # a bad line: in the bad-lines table, not staged
+    json.dumps(
+        {  # two questions: a parent statement with the score, and one child per question
+            "event_type": "problem_check",
+            "event_source": "server",
+            "time": "2024-03-03T10:10:00+00:00",
+            "username": "alice",
+            "event": {
+                "problem_id": PROBLEM,
+                "grade": 1,
+                "max_grade": 2,
+                "success": "incorrect",
+                "attempts": 1,
+                "answers": {QUESTIONS[0]: "42", QUESTIONS[1]: "8"},
+                "submission": {
+                    QUESTIONS[0]: question("Six times seven?", "42", True),
+                    QUESTIONS[1]: question("Two plus two?", "8", False),
+                },
+            },
+            "context": context(7, module={"display_name": "Q1", "usage_key": PROBLEM}),
+        }
+    ),
+    json.dumps(
+        {
+            "name": "edx.completion.block_completion.changed",
+            "event_type": "edx.completion.block_completion.changed",
+            "event_source": "server",
+            "timestamp": "2024-03-03T10:11:00+00:00",
+            "data": {"block_id": PROBLEM, "completion": 1.0},
+            "context": context(7),
+        }
+    ),
+    json.dumps(
+        {  # a page view: an event, but no xAPI statement (no transformer)
+            "event_type": f"/courses/{COURSE_ID}/courseware/",
+            "event_source": "server",
+            "time": "2024-03-03T10:12:00+00:00",
+            "username": "alice",
+            "event": {"GET": {}, "POST": {}},
+            "context": context(7),
+        }
+    ),
+]
+LOG2_LINES = [  # logged again the next day: the same statement id as LOG1's first event
+    json.dumps(ENROLLED),
+    json.dumps(
+        enrollment("edx.course.enrollment.deactivated", "2024-03-04T08:00:00+00:00", 7, "alice")
+    ),
+]
+LOG3_LINES = [
+    json.dumps(video("pause_video", "2024-03-05T09:00:00+00:00", 30.25)),
+    json.dumps(
+        enrollment("edx.course.enrollment.activated", "2024-03-05T09:30:00+00:00", 9, "bob")
+    ),
+]
+
+
+def write_log(folder: Path, name: str, lines: list[str], truncated: bool = False) -> None:
+    """A gzipped log; `truncated` cuts the gzip trailer: every line is there, but the stream is
+    damaged, so the ledger says `partial` (the lines are still staged)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    packed = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    (folder / name).write_bytes(packed[:-8] if truncated else packed)
+
+
+def land_logs(spark: SparkSession, config: Config, logs: Path) -> None:
+    """The tracking log job, then the xAPI job, on whatever `logs` holds that is new."""
+    run_tracking_logs(spark, config, TrackingLogJob(str(logs)))
+    run_xapi(spark, config, XapiJob(lms_root_url=LMS))
+
+
+def leave_killed_run_rows(spark: SparkSession, config: Config) -> None:
+    """Rows as a killed run leaves them: written, but their file is in no ledger. Never staged."""
+    for table, sha_column in (
+        (EVENTS_TABLE, "file_sha256"),
+        (STATEMENTS_TABLE, "source_file_sha256"),
+    ):
+        name = f"`{config.warehouse.raw_schema}`.{table}"
+        row = spark.table(name).limit(1).withColumn(sha_column, F.lit(LEFTOVER_SHA))
+        row.write.insertInto(name)
+
+
+def tracking_table(spark: SparkSession, config: Config, name: str) -> DataFrame:
+    layer = "intermediate" if name.startswith("int__") else "staging"
+    return spark.table(f"`{dbt_schema(config, layer)}`.{name}")
+
+
+def tracking_snapshot(spark: SparkSession, config: Config) -> dict[str, list[str]]:
+    return {name: fingerprints(tracking_table(spark, config, name)) for name in TRACKING_STAGING}
+
+
+def log_name(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]
+
+
+def staged_events(spark: SparkSession, config: Config) -> list[tuple[Any, ...]]:
+    rows = tracking_table(spark, config, "stg__edxorg__s3__tracking_logs").collect()
+    return sorted(
+        (
+            log_name(r["useractivity_file_uri"]),
+            r["useractivity_line_number"],
+            r["useractivity_event_name"],
+            r["useractivity_event_source"],
+            r["useractivity_timestamp"],
+            r["useractivity_event_date"],
+            r["user_id"],
+            r["user_username"],
+            r["courserun_id"],
+            r["courserun_org"],
+            r["useractivity_source_system"],
+        )
+        for r in rows
+    )
+
+
+def staged_statements(spark: SparkSession, config: Config) -> list[tuple[Any, ...]]:
+    rows = tracking_table(spark, config, "stg__xapi__statements").collect()
+    return sorted(
+        (
+            log_name(r["xapistatement_source_file_uri"]),
+            r["xapistatement_source_line_number"],
+            r["xapistatement_verb_display"],
+            r["xapistatement_object_id"],
+            r["xapistatement_timestamp"],
+            r["xapistatement_result_score_scaled"],
+            r["xapistatement_result_success"],
+            r["xapistatement_result_completion"],
+            r["xapistatement_result_response"],
+            r["xapistatement_video_time_seconds"],
+            r["xapistatement_progress_percent"],
+        )
+        for r in rows
+    )
+
+
+def check_tracking_build(spark: SparkSession, config: Config) -> None:
+    """The tracking log and xAPI models after the first build: exact rows, typed."""
+    alice = (7, "alice", COURSE_ID, ORG, "prod")
+    day1, day2 = date(2024, 3, 3), date(2024, 3, 4)
+    assert staged_events(spark, config) == [
+        (LOG1, 1, "edx.course.enrollment.activated", "server", "2024-03-03T10:00:00.000001Z", day1, *alice),
+        (LOG1, 2, "play_video", "browser", "2024-03-03T10:05:00.500000Z", day1, *alice),
+        (LOG1, 4, "problem_check", "server", "2024-03-03T10:10:00.000000Z", day1, *alice),
+        (LOG1, 5, "edx.completion.block_completion.changed", "server", "2024-03-03T10:11:00.000000Z", day1, 7, None, COURSE_ID, ORG, "prod"),
+        (LOG1, 6, f"/courses/{COURSE_ID}/courseware/", "server", "2024-03-03T10:12:00.000000Z", day1, *alice),
+        (LOG2, 1, "edx.course.enrollment.activated", "server", "2024-03-03T10:00:00.000001Z", day1, *alice),
+        (LOG2, 2, "edx.course.enrollment.deactivated", "server", "2024-03-04T08:00:00.000000Z", day2, *alice),
+    ]  # fmt: skip
+    events = tracking_table(spark, config, "stg__edxorg__s3__tracking_logs")
+    play = one(events, useractivity_event_name="play_video")
+    assert json.loads(play["useractivity_event_json"])["currentTime"] == 12.5
+    assert play["useractivity_session_id"] == "sess-1"
+    assert play["useractivity_timestamp_text"] == "2024-03-03T10:05:00.500000+00:00"
+    assert json.loads(play["useractivity_context_json"])["user_id"] == 7
+
+    ledger = tracking_table(spark, config, "stg__edxorg__s3__tracking_logs_files").collect()
+    assert sorted(
+        (
+            log_name(r["trackinglogfile_uri"]),
+            r["trackinglogfile_status"],
+            r["trackinglogfile_line_count"],
+            r["trackinglogfile_event_count"],
+            r["trackinglogfile_bad_line_count"],
+            r["trackinglogfile_error_count"],
+            r["trackinglogfile_log_date"],
+            r["trackinglogfile_source_system"],
+        )
+        for r in ledger
+    ) == [(LOG1, "loaded", 6, 5, 1, 0, day1, "prod"), (LOG2, "partial", 2, 2, 0, 1, day2, "prod")]
+
+    course_iri = f"{LMS}/course/{COURSE_ID}"
+    child_iris = [f"{LMS}/xblock/{PROBLEM.rsplit('@', 1)[0]}@{q}" for q in QUESTIONS]
+    check_time, none5 = "2024-03-03T10:10:00.000000Z", (None,) * 5
+    assert staged_statements(spark, config) == [
+        (LOG1, 1, "registered", course_iri, "2024-03-03T10:00:00.000001Z", *none5, None),
+        (LOG1, 2, "played", f"{LMS}/xblock/block-v1:{KEY}+type@video+block@vid1", "2024-03-03T10:05:00.500000Z", None, None, None, None, 12.5, None),
+        (LOG1, 4, "evaluated", PROBLEM_IRI, check_time, 0.5, True, None, "42", None, None),
+        (LOG1, 4, "evaluated", child_iris[0], check_time, None, True, None, "42", None, None),
+        (LOG1, 4, "evaluated", child_iris[1], check_time, None, False, None, "8", None, None),
+        (LOG1, 5, "progressed", PROBLEM_IRI, "2024-03-03T10:11:00.000000Z", None, None, True, None, None, 100.0),
+        (LOG2, 1, "registered", course_iri, "2024-03-03T10:00:00.000001Z", *none5, None),
+        (LOG2, 2, "unregistered", course_iri, "2024-03-04T08:00:00.000000Z", *none5, None),
+    ]  # fmt: skip
+    statements = tracking_table(spark, config, "stg__xapi__statements")
+    for row in statements.collect():
+        statement = json.loads(row["xapistatement_json"])
+        assert statement["id"] == row["xapistatement_id"]
+        assert statement["verb"]["id"] == row["xapistatement_verb_id"]
+        assert row["xapistatement_actor_id"] == pseudonym(7)
+        assert (row["courserun_id"], row["courserun_org"]) == (COURSE_ID, ORG)
+        assert row["xapistatement_source_system"] == "prod"
+        assert row["xapistatement_retrieved_at"].endswith("Z")
+    in_log1 = statements.where(F.col("xapistatement_source_file_uri").endswith(LOG1))
+    registered = one(in_log1, xapistatement_verb_id=VERB + "registered")
+    assert registered["xapistatement_object_name"] == "dbt on Spark"  # from the course tables
+    assert registered["xapistatement_object_type"] == "http://adlnet.gov/expapi/activities/course"
+    assert registered["xapistatement_event_name"] == "edx.course.enrollment.activated"
+    # The multi-question problem_check: the parent has the score, each child points to it.
+    parent = one(
+        statements.where(F.col("xapistatement_object_id") == PROBLEM_IRI).where(
+            F.col("xapistatement_verb_display") == "evaluated"
+        )
+    )
+    score = ("xapistatement_result_score_raw", "xapistatement_result_score_max")
+    assert tuple(parent[c] for c in score) == (1.0, 2.0)
+    children = statements.where(F.col("xapistatement_parent_statement_id").isNotNull()).collect()
+    assert sorted(c["xapistatement_object_id"] for c in children) == child_iris
+    assert {c["xapistatement_parent_statement_id"] for c in children} == {
+        parent["xapistatement_id"]
+    }
+    played = one(statements, xapistatement_verb_display="played")
+    assert played["xapistatement_session_id"] == "sess-1"
+
+    # One row per statement id: the enrollment logged in both files is kept once, from LOG1.
+    deduped = tracking_table(spark, config, "int__xapi__statements_deduped")
+    assert deduped.count() == 7 == statements.select("xapistatement_id").distinct().count()
+    twice = one(deduped, xapistatement_copy_count=2)
+    kept = (
+        log_name(twice["xapistatement_source_file_uri"]),
+        twice["xapistatement_source_line_number"],
+    )
+    assert kept == (LOG1, 1)
+    assert twice["xapistatement_id"] == registered["xapistatement_id"]
+
+
+def check_new_log(spark: SparkSession, config: Config, before: dict[str, list[str]]) -> None:
+    """After LOG3 and an incremental run: exactly its rows are added (2 events, its ledger row,
+    2 statements), and every row staged before is still there, unchanged."""
+    after = tracking_snapshot(spark, config)
+    added = {name: len(after[name]) - len(before[name]) for name in TRACKING_STAGING}
+    assert added == dict(zip(TRACKING_STAGING, (2, 1, 2), strict=True))
+    for name in TRACKING_STAGING:
+        assert not Counter(before[name]) - Counter(after[name]), name
+    alice, bob = (7, "alice", COURSE_ID, ORG, "prod"), (9, "bob", COURSE_ID, ORG, "prod")
+    day3 = date(2024, 3, 5)
+    assert [e for e in staged_events(spark, config) if e[0] == LOG3] == [
+        (LOG3, 1, "pause_video", "browser", "2024-03-05T09:00:00.000000Z", day3, *alice),
+        (LOG3, 2, "edx.course.enrollment.activated", "server", "2024-03-05T09:30:00.000000Z", day3, *bob),
+    ]  # fmt: skip
+    assert [s for s in staged_statements(spark, config) if s[0] == LOG3] == [
+        (LOG3, 1, "paused", f"{LMS}/xblock/block-v1:{KEY}+type@video+block@vid1", "2024-03-05T09:00:00.000000Z", None, None, None, None, 30.25, None),
+        (LOG3, 2, "registered", f"{LMS}/course/{COURSE_ID}", "2024-03-05T09:30:00.000000Z", None, None, None, None, None, None),
+    ]  # fmt: skip
+    statements = tracking_table(spark, config, "stg__xapi__statements")
+    registered = one(statements, xapistatement_actor_id=pseudonym(9))
+    assert registered["xapistatement_object_name"] == "dbt on Spark, 2nd ed."  # the new title
+    assert tracking_table(spark, config, "int__xapi__statements_deduped").count() == 9
+
+
 def test_dbt_stages_course_archives_incrementally(
-    spark: SparkSession, config: Config, tmp_path: Path
+    spark: SparkSession, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "archives"
     write_tar_gz(source / "DBT101-v1.tar.gz", course_files("dbt on Spark"))
     ingest(spark, config, source)
+    # Two days of tracking logs (the second a damaged gzip: `partial`, its lines still staged),
+    # made into xAPI statements; and rows of a killed run, which no ledger lists.
+    monkeypatch.setenv("OLX_SPARK_XAPI_SALT", SALT)
+    logs = tmp_path / "logs"
+    write_log(logs, LOG1, LOG1_LINES)
+    write_log(logs, LOG2, LOG2_LINES, truncated=True)
+    land_logs(spark, config, logs)
+    leave_killed_run_rows(spark, config)
 
-    # 1. Everything: 12 staging models, the intermediate models, and every dbt test.
+    # 1. Everything: the staging models (course archives, packages, tracking logs, xAPI), the
+    # intermediate models, and every dbt test.
     ansi = spark.conf.get("spark.sql.ansi.enabled")
     assert run_transform(config) == 0
     assert spark.conf.get("spark.sql.ansi.enabled") == ansi  # dbt-spark's override undone
@@ -232,16 +576,24 @@ def test_dbt_stages_course_archives_incrementally(
     cataloged = {node.rsplit(".", 1)[-1] for node in catalog["nodes"]}
     assert "int__combined__course_xml_courseruns" in cataloged
 
+    check_tracking_build(spark, config)
+
     # 2. Run again with nothing new: the staged tables are exactly what they were.
     before = snapshot(spark, config)
-    assert run_transform(config, select=EDXORG_STAGING, extra=MODELS_ONLY) == 0
+    tracking_before = tracking_snapshot(spark, config)
+    assert run_transform(config, select=EDXORG_STAGING + TRACKING_STAGING, extra=MODELS_ONLY) == 0
     assert snapshot(spark, config) == before
+    assert tracking_snapshot(spark, config) == tracking_before
 
-    # 3. A new version of the course: its rows are added, the first version's stay as they were.
+    # 3. A new version of the course and a new day of logs: their rows are added, the rows
+    # staged before stay as they were.
     v2_files = course_files("dbt on Spark, 2nd ed.", extra_problem=True)
     write_tar_gz(source / "DBT101-v2.tar.gz", v2_files)
     ingest(spark, config, source)
-    assert run_transform(config, select=EDXORG_STAGING, extra=MODELS_ONLY) == 0
+    write_log(logs, LOG3, LOG3_LINES)
+    land_logs(spark, config, logs)
+    assert run_transform(config, select=EDXORG_STAGING + TRACKING_STAGING, extra=MODELS_ONLY) == 0
+    check_new_log(spark, config, tracking_before)
     after = snapshot(spark, config)
     archives = staged(spark, config, "archives")
     v2 = one(archives, coursearchive_block_count=9)["coursearchive_sha256"]
