@@ -9,6 +9,7 @@ its transformer run (`registry`), and the statements serialised as compact JSON.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,11 +43,19 @@ class BatchSettings:
 
 def dumps(stmt: dict[str, Any]) -> str:
     """A statement as compact JSON: orjson (fast), else the standard library (integers past
-    64 bits; orjson refuses them)."""
+    64 bits, and lone surrogates, which orjson refuses; escaped, they stay JSON and UTF-8)."""
     try:
         return orjson.dumps(stmt).decode("utf-8")
     except TypeError:
-        return json.dumps(stmt, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(stmt, separators=(",", ":"))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(text: str | None) -> str | None:
+    """`text` with any lone surrogate replaced by U+FFFD (Arrow strings are UTF-8)."""
+    return text if text is None or text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def org_of(course_id: str | None, context_org: str | None) -> str | None:
@@ -105,7 +114,7 @@ class _Out:
         c["timestamp"].append(stmt["timestamp"])
         c["actor_id"].append(stmt["actor"]["account"]["name"])
         c["verb_id"].append(stmt["verb"]["id"])
-        c["object_id"].append(stmt["object"].get("id"))
+        c["object_id"].append(utf8(stmt["object"].get("id")))
         c["course_id"].append(course_id)
         c["org"].append(org)
         c["statement"].append(dumps(stmt))

@@ -11,6 +11,7 @@ and the course's display name comes from the course tables (`course_name`).
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,26 @@ def identifier(value: Any, what: str) -> str:
     if _WHITESPACE.search(text):
         raise Unusable(f"{what} has whitespace")
     return text
+
+
+def finite(value: Any) -> bool:
+    """Whether `value` is a number (not a bool) a float holds: not NaN, not an infinity, not an
+    integer beyond float range (Python's `json` reads all three)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def scalar(value: Any) -> Any:
+    """`value` when a statement can carry it as an extension value (text, a finite number, a
+    bool), else None: NaN and infinities are not JSON, objects and lists are not what the
+    field holds."""
+    if isinstance(value, str | bool) or finite(value):
+        return value
+    return None
 
 
 def loads(text: str) -> Any:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from olx_spark.xapi.event import Event
 from olx_spark.xapi.vocabulary import (
@@ -26,6 +28,7 @@ from olx_spark.xapi.vocabulary import (
 )
 
 Statement = dict[str, Any]
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Settings:
 
     def object_iri(self, kind: str, identifier: str) -> str:
         """`{LMS}/{kind}/{identifier}`, e.g. `xblock` + usage key, `course` + course id."""
-        return f"{self.root}/{kind}/{identifier}"
+        # Whitespace (a broken course id) would make it no IRI: percent-encode it.
+        return f"{self.root}/{kind}/{_WHITESPACE.sub(lambda m: quote(m.group()), identifier)}"
 
     def course_iri(self, course_id: str) -> str:
         return self.object_iri("course", course_id)

@@ -575,3 +575,98 @@ def test_incomplete_events_are_skipped() -> None:
     ]
     for ev in skipped:
         assert transform_event(ev, SETTINGS) == ([], SKIP_INCOMPLETE), (ev.name, ev.data)
+
+
+# --- grades no valid score can hold, and values no IRI or name can hold ----------------------
+
+
+@pytest.mark.parametrize(
+    ("grade", "max_grade"),
+    [
+        (3, 2),  # above the maximum grade
+        (-1, 2),  # negative
+        (0, -1),  # negative maximum
+        (-1, None),  # negative, maximum unknown
+        (float("nan"), 2),  # Python's json reads NaN and Infinity
+        (1, float("inf")),
+        (10**400, 2),  # beyond float range
+    ],
+    ids=["above-max", "negative", "negative-max", "negative-no-max", "nan", "inf", "huge"],
+)
+def test_problem_check_grade_that_makes_no_valid_score_is_incomplete(
+    grade: Any, max_grade: Any
+) -> None:
+    # The grading family's rule: no statement an LRS would refuse; counted as incomplete.
+    data = check_data({f"{BLOCK_HASH}_2_1": question("Q?", "a")}, grade=grade, max_grade=max_grade)
+    assert transform_event(server_check(data), SETTINGS) == ([], SKIP_INCOMPLETE)
+
+
+@pytest.mark.parametrize(
+    ("earned", "possible"),
+    [(3, 2), (-0.5, 1), (1, -1), (float("nan"), 1), (1, float("-inf")), (-(10**400), 1)],
+    ids=["above-possible", "negative", "negative-possible", "nan", "-inf", "huge"],
+)
+def test_grades_problem_submitted_invalid_score_is_incomplete(earned: Any, possible: Any) -> None:
+    ev = event("edx.grades.problem.submitted", graded(earned, possible))
+    assert transform_event(ev, SETTINGS) == ([], SKIP_INCOMPLETE)
+
+
+def test_earned_above_possible_by_float_rounding_only_is_full_marks() -> None:
+    # The LMS weights a score by dividing: 3 * 0.1 / 3 is 0.10000000000000002, not 0.1.
+    [stmt] = transform(event("edx.grades.problem.submitted", graded(3 * 0.1 / 3, 0.1)))
+    assert stmt["result"] == {
+        "success": True,
+        "score": {"min": 0.0, "max": 0.1, "raw": 0.1, "scaled": 1.0},
+    }
+    data = check_data({f"{BLOCK_HASH}_2_1": question("Q?", "a")}, grade=3 * 0.1 / 3, max_grade=0.1)
+    [stmt] = transform(server_check(data))
+    assert stmt["result"]["score"] == {"min": 0.0, "max": 0.1, "raw": 0.1, "scaled": 1.0}
+
+
+def test_garbage_in_the_submission_and_context_keeps_the_statement_valid() -> None:
+    sub = question("Q?", "a", response_type=["choiceresponse"])  # not a response type name
+    data = check_data({f"{BLOCK_HASH}_2_1": sub}, attempts=float("nan"))
+    [stmt] = transform(server_check(data))
+    assert stmt["object"]["definition"]["interactionType"] == "other"
+    assert "extensions" not in stmt["object"]["definition"]  # a NaN attempt is no attempt
+    json.dumps(stmt, allow_nan=False)
+    # A display name that is not text names nothing.
+    no_type = {"question": "", "answer": "a", "response_type": "", "correct": True}
+    ev = server_check(check_data({f"{BLOCK_HASH}_2_1": no_type}))
+    ev.context["module"]["display_name"] = ["not", "text"]
+    [stmt] = transform(ev)
+    assert "name" not in stmt["object"]["definition"]
+
+
+def test_values_that_would_break_an_iri_skip_the_event() -> None:
+    two = {f"{BLOCK_HASH}_2_1": question("Q?", "a"), "a question id": question("Q?", "b")}
+    # JSON's "\ud83d" (a key cut inside an emoji) reads as a lone surrogate: no UTF-8.
+    cut = parse_payload(json.dumps({f"{BLOCK_HASH}_2_1": {}, f"{BLOCK_HASH}_\ud83d": {}}))
+    hint = {"module_id": PROBLEM, "hint_index": "a b"}
+    page = f"{LMS}/xblock/{VERTICAL}?view=student_view"
+    for ev in (
+        server_check(check_data(two)),
+        server_check(check_data(cut)),
+        event("edx.problem.hint.demandhint_displayed", hint),
+        browser_check(json.dumps("input_a b_2_1=1"), page=page),
+    ):
+        assert transform_event(ev, SETTINGS) == ([], SKIP_INCOMPLETE), ev.name
+
+
+def test_browser_check_block_from_a_page_that_left_plus_signs_unencoded() -> None:
+    page = f"{LMS}/courses/{COURSE}/courseware/4a1b/9c2d/?activate_block_id={VERTICAL}"
+    [stmt] = transform(browser_check(json.dumps(f"input_{BLOCK_HASH}_2_1=1"), page=page))
+    assert stmt["object"]["id"] == f"{LMS}/xblock/{VERTICAL}"
+
+
+def test_browser_check_referer_or_course_that_is_not_text_is_passed_over() -> None:
+    ev = browser_check(json.dumps(f"input_{BLOCK_HASH}_2_1=1"))
+    ev.context["referer"] = {"not": "a url"}
+    [stmt] = transform(ev)
+    assert stmt["object"]["id"] == f"{LMS}/xblock/{VERTICAL}"  # from the page
+    # No block on the page: the payload's, in the event's course (the context's is garbage).
+    page = f"{LMS}/xblock/{VERTICAL}?view=student_view"
+    ev = browser_check(json.dumps(f"input_{BLOCK_HASH}_2_1=1"), page=page)
+    ev.context["course_id"] = ["not", "a", "course"]
+    [stmt] = transform(ev)
+    assert stmt["object"]["id"] == PROBLEM_IRI

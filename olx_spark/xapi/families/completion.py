@@ -9,9 +9,7 @@ ERB cannot build a statement without the block or the completion value; neither 
 
 from __future__ import annotations
 
-import math
-
-from olx_spark.xapi.event import Event, Unusable, identifier
+from olx_spark.xapi.event import Event, Unusable, finite, identifier
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.vocabulary import ACTIVITY_RESOURCE, EXT_CMI5_PROGRESS, PROGRESSED
@@ -19,8 +17,10 @@ from olx_spark.xapi.vocabulary import ACTIVITY_RESOURCE, EXT_CMI5_PROGRESS, PROG
 
 def _completion(event: Event) -> float:
     value = event.get("data.completion")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not finite(value):
         raise Unusable("missing or non-numeric data.completion")
+    if not 0 <= value <= 1:
+        raise Unusable(f"data.completion {value!r} is not between 0 and 1")
     return value
 
 

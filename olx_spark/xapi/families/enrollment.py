@@ -17,6 +17,7 @@ EXT_MODE = "https://w3id.org/xapi/acrossx/extensions/type"
 def _enrollment(event: Event, settings: Settings, verb: Verb) -> list[Statement]:
     course_id = identifier(event.course_id or event.get("data.course_id"), "course id")
     mode = event.get("data.mode")
+    mode = mode if isinstance(mode, str) else None
     obj = activity(
         settings.course_iri(course_id),
         ACTIVITY_COURSE,

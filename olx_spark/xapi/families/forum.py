@@ -99,6 +99,7 @@ def _forum(event: Event, settings: Settings) -> list[Statement]:
         lang=EN,
     )
     kind = event.get(f"data.{type_field}") if type_field else None
+    kind = kind if isinstance(kind, str) else None
     return [
         build(
             event,

@@ -24,10 +24,9 @@ instead of one an LRS would refuse.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from olx_spark.xapi.event import Event, Unusable, identifier
+from olx_spark.xapi.event import Event, Unusable, finite, identifier
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.vocabulary import (
@@ -54,7 +53,7 @@ def _grade_field(event: Event, key: str) -> float:
     value: Any = event.data[key]
     if value is None:
         return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not finite(value):
         raise Unusable(f"data.{key} is not a number")
     return float(value)
 
@@ -72,6 +71,7 @@ def _pass_fail(event: Event, settings: Settings, verb: Verb) -> list[Statement]:
         settings.course_iri(_course_id(event)), ACTIVITY_COURSE, name=event.course_name, lang=EN
     )
     mode = event.get("data.mode")
+    mode = mode if isinstance(mode, str) else None
     # ERB writes the extensions map even when the mode is missing (then empty).
     obj["definition"]["extensions"] = {EXT_ACROSSX_TYPE: mode} if mode else {}
     return [build(event, settings, verb, obj, course_parent=False)]
@@ -102,7 +102,8 @@ def subsection_graded(event: Event, settings: Settings) -> list[Statement]:
 def course_graded(event: Event, settings: Settings) -> list[Statement]:
     course_id = _course_id(event)
     percent = _grade_field(event, "percent_grade")
-    letter = event.get("data.letter_grade") or "Fail"
+    letter = event.get("data.letter_grade")
+    letter = letter if isinstance(letter, str) and letter else "Fail"
     result = {
         "score": _score(percent, 1.0, percent),
         "extensions": {EXT_GRADE_CLASSIFICATION: letter},

@@ -30,7 +30,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from olx_spark.xapi.event import Event, Unusable, identifier
+from olx_spark.xapi.event import Event, Unusable, identifier, scalar
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.validate import is_iri
@@ -53,7 +53,7 @@ TAB = "edx.ui.lms.sequence.tab_selected"
 def present(event: Event, path: str) -> Any:
     """The value at `path`, or None when missing or empty ("", {}, []); 0 is a value (ERB's
     `get_data`)."""
-    value = event.get(path)
+    value = scalar(event.get(path))
     if value is None or (value != 0 and not value):
         return None
     return value

@@ -37,11 +37,21 @@ Where this differs from ERB (so that every statement is valid xAPI 1.0.3, see
 key ERB leaves there. ERB reads the browser event's `referer`; the event here carries the page
 URL, which for browser events is the same page, so the page stands in when the context has no
 `referer`.
+
+Where ERB would send what an LRS refuses, or fail: grades that cannot make a valid xAPI score
+(negative, earned above possible, NaN or infinite, beyond float range) give no statement (the
+event is counted as incomplete, as in the grading family); earned above possible by float
+rounding only (the LMS divides to weight a score) is full marks. Whitespace in a hint index,
+question id or block id skips the event (no IRI can hold it), as does a question id that is
+not UTF-8 (no statement id can be made from it); a display name, referer or course id that
+is not text is ignored; an `activate_block_id` whose `+` signs the page left unencoded (read
+back as spaces) gets them back.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -132,9 +142,19 @@ def _required_data(event: Event, key: str) -> Any:
 
 
 def _number(value: Any) -> float | None:
+    """A grade as a float; None when it is no number (left out of the score, as ERB does).
+
+    A number that can make no score (NaN, an infinity, an integer beyond float range) makes the
+    event `Unusable`."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError as exc:
+        raise Unusable(f"grade out of range: {value!r}") from exc
+    if not math.isfinite(number):
+        raise Unusable(f"grade is not finite: {value!r}")
+    return number
 
 
 def _response_text(value: Any) -> str | None:
@@ -147,7 +167,17 @@ def _response_text(value: Any) -> str | None:
 
 
 def _score(earned: float | None, possible: float | None) -> dict[str, float]:
-    """min 0, max, raw, scaled (raw / max; 0 when max is 0), without the parts unknown."""
+    """min 0, max, raw, scaled (raw / max; 0 when max is 0), without the parts unknown.
+
+    Numbers no valid xAPI score can hold (a negative grade or maximum, earned above possible)
+    make the event `Unusable`, as in the grading family; earned above possible by rounding
+    only (`math.isclose`) is full marks."""
+    if (earned is not None and earned < 0) or (possible is not None and possible < 0):
+        raise Unusable("negative grade")
+    if earned is not None and possible is not None and earned > possible:
+        if not math.isclose(earned, possible, rel_tol=1e-9):
+            raise Unusable("grade above the maximum grade")
+        earned = possible
     score: dict[str, float] = {"min": 0.0}
     if possible is not None:
         score["max"] = possible
@@ -174,6 +204,20 @@ def _first_submission(event: Event) -> dict[str, Any] | None:
     return None
 
 
+def _interaction_type(response_type: Any) -> str:
+    """ERB's interaction type of an Open edX response type; "other" when unknown."""
+    return INTERACTION_TYPES.get(response_type, OTHER) if isinstance(response_type, str) else OTHER
+
+
+def _attempt(value: Any) -> int | float | str | None:
+    """The attempt number for the attempt-id extension; None when absent, 0 or not usable."""
+    if isinstance(value, bool) or not value:
+        return None
+    if isinstance(value, int | str) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return None
+
+
 def _question_ids(event: Event) -> list[str]:
     """The questions of a multi-question problem (none when there is only one)."""
     ids = list(_submissions(event))
@@ -187,19 +231,18 @@ def _interaction(
     definition: dict[str, Any] = {"interactionType": OTHER}
     name = None
     if submission:
-        definition["interactionType"] = INTERACTION_TYPES.get(
-            submission.get("response_type"), OTHER
-        )
+        definition["interactionType"] = _interaction_type(submission.get("response_type"))
         question = submission.get("question")
         if isinstance(question, str):
             definition["description"] = {EN_US: question}
     else:
         # ERB: the block's display name from the event (no modulestore lookup here).
-        name = _present(event.get("context.module.display_name"))
+        found = _present(event.get("context.module.display_name"))
+        name = found if isinstance(found, str) else None
     if grouped:
         definition["interactionType"] = OTHER
-    attempts = _data(event).get("attempts")
-    extensions = {EXT_PROBLEM_ATTEMPT_ID: attempts} if attempts else None
+    attempts = _attempt(_data(event).get("attempts"))
+    extensions = None if attempts is None else {EXT_PROBLEM_ATTEMPT_ID: attempts}
     return activity(
         iri, ACTIVITY_INTERACTION, name=name, lang=EN_US, extensions=extensions, **definition
     )
@@ -229,6 +272,17 @@ def _child_statement_id(event: Event, settings: Settings, verb: Verb, question_i
     return str(uuid.uuid5(namespace, f"{actor_json(event.actor_id, settings)}-{event.timestamp}"))
 
 
+def _question_id(value: str) -> str:
+    """A question id (a submission's key) as it goes into an IRI and a statement id: no
+    whitespace, and UTF-8 (a lone surrogate, JSON's `\\ud83d`, is not), else `Unusable`."""
+    text = identifier(value, "question id")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Unusable("question id is not UTF-8") from exc
+    return text
+
+
 def _child_usage_key(usage_key: str, question_id: str) -> str:
     """The parent's usage key with its last `@` part replaced by the question id."""
     return "@".join([*usage_key.split("@")[:-1], question_id])
@@ -242,7 +296,7 @@ def _children(
     grouping = (
         {"grouping": [course_activity(course_id, event.course_name, settings)]} if course_id else {}
     )
-    for question_id in _question_ids(event):
+    for question_id in map(_question_id, _question_ids(event)):
         found = submissions.get(question_id)
         submission = found if isinstance(found, dict) else {}
         iri = settings.block_iri(_child_usage_key(usage_key, question_id))
@@ -279,7 +333,8 @@ def _block_from_referer(referer: str | None) -> str | None:
     if not referer:
         return None
     found = parse_qs(urlparse(referer).query).get("activate_block_id")
-    return found[0] if found and found[0] else None
+    # A usage key has no spaces: a space is a `+` the page left unencoded.
+    return found[0].replace(" ", "+") if found and found[0] else None
 
 
 def _block_from_payload(payload: Any, course_id: str | None) -> str | None:
@@ -296,16 +351,16 @@ def _block_from_payload(payload: Any, course_id: str | None) -> str | None:
 
 def _browser_check(event: Event, settings: Settings) -> list[Statement]:
     # ERB requires the referer; the event's page is the same URL for a browser event.
-    referer = (
-        _present(event.referer) or _present(event.get("context.referer")) or _present(event.page)
-    )
+    found = (event.referer, event.get("context.referer"), event.page)
+    referer = next((url for url in found if isinstance(url, str) and url), None)
     if not referer:
         raise Unusable("missing referer")
-    course_id = event.get("context.course_id") or event.course_id
+    courses = (event.get("context.course_id"), event.course_id)
+    course_id = next((key for key in courses if isinstance(key, str) and key), None)
     block = _block_from_referer(referer) or _block_from_payload(event.data, course_id)
     if not block:
         raise Unusable("no problem block in referer or payload")
-    obj = _interaction(event, settings.block_iri(block), None)
+    obj = _interaction(event, settings.block_iri(identifier(block, "problem block")), None)
     return [build(event, settings, ATTEMPTED, obj)]
 
 
@@ -329,7 +384,7 @@ def showanswer(event: Event, settings: Settings) -> list[Statement]:
 @register("edx.problem.hint.demandhint_displayed")
 def demandhint_displayed(event: Event, settings: Settings) -> list[Statement]:
     module = settings.block_iri(identifier(_required_data(event, "module_id"), "module_id"))
-    iri = f"{module}/hint/{_required_data(event, 'hint_index')}"
+    iri = f"{module}/hint/{identifier(_required_data(event, 'hint_index'), 'hint_index')}"
     return [build(event, settings, ASKED, activity(iri, PROBLEM_ACTIVITY_SUPPLEMENTAL_INFO))]
 
 

@@ -99,7 +99,7 @@ def seconds(value: Any) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise Unusable(f"not a number of seconds: {value!r}") from exc
     if not math.isfinite(number):
         raise Unusable(f"not a finite number of seconds: {value!r}")
