@@ -51,6 +51,10 @@ class Event:
                 return default
         return default if value is None else value
 
+    def present(self, path: str) -> Any:
+        """`get(path)`, or None when ERB would find it empty (see `present`)."""
+        return present(self.get(path))
+
     def require(self, path: str) -> Any:
         """Like `get`, but a missing or empty value makes the event `Unusable`."""
         value = self.get(path)
@@ -82,6 +86,20 @@ def finite(value: Any) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+def present(value: Any) -> Any:
+    """`value`, or None when ERB's `get_data` would find it empty: anything falsy but 0 (and
+    False): None, "", {}, []. Optional fields are dropped exactly when ERB drops them."""
+    if value is None or (value != 0 and not value):
+        return None
+    return value
+
+
+def present_items(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` (extensions) with each value made `scalar` and the empty ones dropped."""
+    kept = {key: scalar(value) for key, value in values.items()}
+    return {key: value for key, value in kept.items() if present(value) is not None}
 
 
 def scalar(value: Any) -> Any:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from olx_spark.xapi.event import Event, identifier, scalar
+from olx_spark.xapi.event import Event, identifier, present_items
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.vocabulary import (
@@ -57,14 +57,8 @@ _EXAM: dict[str, tuple[Verb, str]] = {
 }
 
 
-def _present(values: dict[str, Any]) -> dict[str, Any]:
-    """`values` without the empty ones, as ERB drops them (a 0 stays)."""
-    values = {k: scalar(v) for k, v in values.items()}
-    return {k: v for k, v in values.items() if not (v is None or (v != 0 and not v))}
-
-
 def _definition_with(obj: dict[str, Any], extensions: dict[str, Any]) -> dict[str, Any]:
-    obj["definition"]["extensions"] = _present(extensions)
+    obj["definition"]["extensions"] = present_items(extensions)
     return obj
 
 

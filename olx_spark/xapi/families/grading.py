@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from olx_spark.xapi.event import Event, Unusable, finite, identifier
+from olx_spark.xapi.families.enrollment import course_id_of, course_statement
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.vocabulary import (
@@ -34,16 +35,10 @@ from olx_spark.xapi.vocabulary import (
     ACTIVITY_RESOURCE,
     EARNED,
     EN,
-    EXT_ACROSSX_TYPE,
     EXT_GRADE_CLASSIFICATION,
     FAILED,
     PASSED,
-    Verb,
 )
-
-
-def _course_id(event: Event) -> str:
-    return identifier(event.course_id or event.get("data.course_id"), "course id")
 
 
 def _grade_field(event: Event, key: str) -> float:
@@ -66,25 +61,14 @@ def _score(raw: float, maximum: float, scaled: float) -> dict[str, float]:
     return {"scaled": scaled, "raw": raw, "min": 0.0, "max": maximum}
 
 
-def _pass_fail(event: Event, settings: Settings, verb: Verb) -> list[Statement]:
-    obj = activity(
-        settings.course_iri(_course_id(event)), ACTIVITY_COURSE, name=event.course_name, lang=EN
-    )
-    mode = event.get("data.mode")
-    mode = mode if isinstance(mode, str) else None
-    # ERB writes the extensions map even when the mode is missing (then empty).
-    obj["definition"]["extensions"] = {EXT_ACROSSX_TYPE: mode} if mode else {}
-    return [build(event, settings, verb, obj, course_parent=False)]
-
-
 @register("edx.course.grade.passed.first_time", "edx.course.grade.now_passed")
 def passed(event: Event, settings: Settings) -> list[Statement]:
-    return _pass_fail(event, settings, PASSED)
+    return course_statement(event, settings, PASSED)
 
 
 @register("edx.course.grade.now_failed")
 def failed(event: Event, settings: Settings) -> list[Statement]:
-    return _pass_fail(event, settings, FAILED)
+    return course_statement(event, settings, FAILED)
 
 
 @register("edx.grades.subsection.grade_calculated")
@@ -100,7 +84,7 @@ def subsection_graded(event: Event, settings: Settings) -> list[Statement]:
 
 @register("edx.grades.course.grade_calculated")
 def course_graded(event: Event, settings: Settings) -> list[Statement]:
-    course_id = _course_id(event)
+    course_id = course_id_of(event)
     percent = _grade_field(event, "percent_grade")
     letter = event.get("data.letter_grade")
     letter = letter if isinstance(letter, str) and letter else "Fail"

@@ -30,7 +30,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from olx_spark.xapi.event import Event, Unusable, identifier, scalar
+from olx_spark.xapi.event import Event, Unusable, identifier, present, scalar
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.validate import is_iri
@@ -48,15 +48,6 @@ from olx_spark.xapi.vocabulary import (
 NEXT = "edx.ui.lms.sequence.next_selected"
 PREVIOUS = "edx.ui.lms.sequence.previous_selected"
 TAB = "edx.ui.lms.sequence.tab_selected"
-
-
-def present(event: Event, path: str) -> Any:
-    """The value at `path`, or None when missing or empty ("", {}, []); 0 is a value (ERB's
-    `get_data`)."""
-    value = scalar(event.get(path))
-    if value is None or (value != 0 and not value):
-        return None
-    return value
 
 
 # An email address anywhere in a link (a `mailto:` target, an `?email=` parameter).
@@ -103,14 +94,14 @@ def outline_selected(event: Event, settings: Settings) -> list[Statement]:
 
 def ending_position(event: Event) -> Any:
     if event.name == TAB:
-        return present(event, "data.target_tab")
+        return present(scalar(event.get("data.target_tab")))
     return "next unit" if event.name == NEXT else "previous unit"
 
 
 @register(NEXT, PREVIOUS, TAB)
 def sequence_selected(event: Event, settings: Settings) -> list[Statement]:
     sequence = identifier(event.get("data.id"), "data.id")
-    total = present(event, "data.tab_count")
+    total = present(scalar(event.get("data.tab_count")))
     obj = {
         "id": settings.block_iri(sequence),
         "objectType": "Activity",
@@ -120,7 +111,7 @@ def sequence_selected(event: Event, settings: Settings) -> list[Statement]:
         },
     }
     positions = {
-        EXT_STARTING_POSITION: present(event, "data.current_tab"),
+        EXT_STARTING_POSITION: present(scalar(event.get("data.current_tab"))),
         EXT_ENDING_POSITION: ending_position(event),
     }
     extensions = {key: value for key, value in positions.items() if value is not None}

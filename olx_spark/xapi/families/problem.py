@@ -57,7 +57,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from olx_spark.xapi.event import Event, Unusable, identifier
+from olx_spark.xapi.event import Event, Unusable, identifier, present
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import (
     Settings,
@@ -106,13 +106,6 @@ OTHER = "other"
 # --- reading the event -----------------------------------------------------------------------
 
 
-def _present(value: Any) -> Any:
-    """The value, or None when ERB would find it empty (anything falsy except 0 / False)."""
-    if value is None or (value != 0 and not value):
-        return None
-    return value
-
-
 def _data(event: Event) -> dict[str, Any]:
     return event.data if isinstance(event.data, dict) else {}
 
@@ -126,16 +119,16 @@ def _usage_key(event: Event) -> str:
     """The problem's usage key: `data.problem_id`, else `data.module_id` (ERB requires one);
     a payload that is not an object has only `context.module.usage_key`."""
     if isinstance(event.data, dict):
-        key = _present(event.data.get("problem_id")) or _present(event.data.get("module_id"))
+        key = present(event.data.get("problem_id")) or present(event.data.get("module_id"))
     else:
-        key = _present(event.get("context.module.usage_key"))
+        key = present(event.get("context.module.usage_key"))
     if not isinstance(key, str):
         raise Unusable("missing problem id")
     return identifier(key, "problem id")
 
 
 def _required_data(event: Event, key: str) -> Any:
-    value = _present(_data(event).get(key))
+    value = present(_data(event).get(key))
     if value is None:
         raise Unusable(f"missing data.{key}")
     return value
@@ -237,7 +230,7 @@ def _interaction(
             definition["description"] = {EN_US: question}
     else:
         # ERB: the block's display name from the event (no modulestore lookup here).
-        found = _present(event.get("context.module.display_name"))
+        found = present(event.get("context.module.display_name"))
         name = found if isinstance(found, str) else None
     if grouped:
         definition["interactionType"] = OTHER

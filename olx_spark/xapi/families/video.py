@@ -33,7 +33,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from olx_spark.xapi.event import Event, Unusable, identifier
+from olx_spark.xapi.event import Event, Unusable, identifier, present
 from olx_spark.xapi.registry import register
 from olx_spark.xapi.statement import Settings, Statement, activity, build
 from olx_spark.xapi.vocabulary import (
@@ -82,20 +82,9 @@ CAPTIONS_HIDDEN = frozenset(
 )
 
 
-def present(event: Event, path: str) -> Any:
-    """The value at `path`, or None when it is missing or empty ("", {}, []); 0 is a value.
-
-    This is what ERB's `get_data` returns, so optional fields are dropped exactly when ERB's are.
-    """
-    value = event.get(path)
-    if value is None or (value != 0 and not value):
-        return None
-    return value
-
-
 def seconds(value: Any) -> float | None:
     """A time in seconds as ERB writes it: a float rounded to 3 decimals (None stays None)."""
-    if value is None or (value != 0 and not value):
+    if present(value) is None:
         return None
     try:
         number = float(value)
@@ -153,19 +142,19 @@ def video_statement(
     event: Event, settings: Settings, verb: Verb, result: dict[str, Any] | None = None
 ) -> list[Statement]:
     obj = activity(settings.block_iri(video_usage_key(event)), ACTIVITY_VIDEO)
-    length = seconds(present(event, "data.duration"))
+    length = seconds(event.present("data.duration"))
     extensions = without_none({EXT_VIDEO_LENGTH: length})
     return [build(event, settings, verb, obj, result=result, extensions=extensions)]
 
 
 def play_position(event: Event) -> float | None:
     # ERB reads `current_time or currentTime`: a current_time of 0 falls through to currentTime.
-    return seconds(present(event, "data.current_time") or present(event, "data.currentTime"))
+    return seconds(event.present("data.current_time") or event.present("data.currentTime"))
 
 
 def speed(event: Event, path: str) -> str:
     # ERB appends "x" to the speed string and fails on a missing one; a number is written as is.
-    value = present(event, path)
+    value = event.present(path)
     if value is None:
         raise Unusable(f"missing {path}")
     return f"{value}x"
@@ -184,7 +173,7 @@ def playback(event: Event, settings: Settings) -> list[Statement]:
 
 @register("complete_video", "edx.video.completed")
 def completed(event: Event, settings: Settings) -> list[Statement]:
-    length = seconds(present(event, "data.duration"))
+    length = seconds(event.present("data.duration"))
     result: dict[str, Any] = {"extensions": without_none({EXT_VIDEO_TIME: length})}
     result["completion"] = True
     duration = None if length is None else iso_duration(length)
@@ -196,8 +185,8 @@ def completed(event: Event, settings: Settings) -> list[Statement]:
 @register("seek_video", "edx.video.position.changed")
 def seeked(event: Event, settings: Settings) -> list[Statement]:
     times = {
-        EXT_VIDEO_TIME_FROM: seconds(present(event, "data.old_time")),
-        EXT_VIDEO_TIME_TO: seconds(present(event, "data.new_time")),
+        EXT_VIDEO_TIME_FROM: seconds(event.present("data.old_time")),
+        EXT_VIDEO_TIME_TO: seconds(event.present("data.new_time")),
     }
     return video_statement(event, settings, SEEKED, {"extensions": without_none(times)})
 
