@@ -267,13 +267,14 @@ def cmd_ingest_course_archives(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_ingest_data_packages(args: argparse.Namespace, config: Config) -> int:
     from olx_spark.packages.gpg import KeyringError, PassphraseError
-    from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
+    from olx_spark.spark.data_packages import DataPackageJob, ingest_data_packages
     from olx_spark.storage.listing import SourceError
 
     job = DataPackageJob(args.source, args.gnupg_home, args.passphrase_env)
     try:
         job.gpg_settings(config)  # a missing keyring or passphrase is reported before Spark starts
-        summary = run_data_packages(_session(config), config, job)
+        # Starts Spark (through _session) only if the ledger shows something new.
+        summary = ingest_data_packages(config, job, _session).summary
     except (SourceError, PassphraseError, KeyringError) as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2

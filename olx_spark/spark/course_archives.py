@@ -279,6 +279,45 @@ def _ledger_frame(staged: DataFrame, duplicates: set[str]) -> DataFrame:
     return archives.select(*[status if c == "status" else F.col(c) for c in archives.columns])
 
 
+def write_course_rows(
+    spark: SparkSession,
+    config: Config,
+    job: CourseArchiveJob,
+    staged: DataFrame,
+    ledger_rows: list[Any],
+    duplicates: set[str],
+) -> dict[str, int]:
+    """Land parsed archives in the job's tables; returns the rows written per table.
+
+    `staged` holds rows in the course staging layout (`olx_spark.olx.arrow`; rows of other kinds
+    are left alone), `ledger_rows` one small row per archive parsed (`archive_uri`,
+    `archive_sha256`, `status`) and `duplicates` the URIs of archives whose bytes another
+    archive of the same run has. For each content table, the rows of the archives loaded here
+    replace any rows of the same bytes (`replaceWhere archive_sha256 IN ...`: what a killed
+    earlier run left behind is replaced, not duplicated); the ledger rows are appended last.
+    Shared by the course archive job and the data package job (course exports in packages)."""
+    rows_written: dict[str, int] = {}
+    loaded = {
+        r["archive_uri"]: r["archive_sha256"]
+        for r in ledger_rows
+        if r["status"] == STATUS_LOADED and r["archive_uri"] not in duplicates
+    }
+    for entity in CONTENT_ENTITIES if loaded else ():
+        spark.sparkContext.setJobDescription(f"write {entity}")
+        rows = staged.where(
+            (F.col(KIND) == entity) & F.col(ARCHIVE_URI).isin(sorted(loaded))
+        ).select(f"{entity}.*")
+        location = table_location(spark, job.table(config, entity))
+        replace_rows(rows, location, "archive_sha256", loaded.values())
+        rows_written[course_table_name(job.platform, entity)] = last_written_rows(spark, location)
+    spark.sparkContext.setJobDescription("write the archives ledger")
+    append_rows(
+        _ledger_frame(staged, duplicates), table_location(spark, job.table(config, "archives"))
+    )
+    rows_written[course_table_name(job.platform, "archives")] = len(ledger_rows)
+    return rows_written
+
+
 def _summarise(summary: IngestSummary, ledger_rows: list[Any], duplicates: set[str]) -> None:
     for r in ledger_rows:
         if r["archive_uri"] in duplicates:
@@ -345,26 +384,9 @@ def run_course_archives(
         )
         duplicates = _duplicates_in_run(ledger_rows)
         _summarise(summary, ledger_rows, duplicates)
-        loaded = {
-            r["archive_uri"]: r["archive_sha256"]
-            for r in ledger_rows
-            if r["status"] == STATUS_LOADED and r["archive_uri"] not in duplicates
-        }
-
-        if loaded:
-            for entity in CONTENT_ENTITIES:
-                spark.sparkContext.setJobDescription(f"write {entity}")
-                rows = staged.where(
-                    (F.col(KIND) == entity) & F.col(ARCHIVE_URI).isin(list(loaded))
-                ).select(f"{entity}.*")
-                location = table_location(spark, job.table(config, entity))
-                replace_rows(rows, location, "archive_sha256", loaded.values())
-                summary.rows_written[course_table_name(job.platform, entity)] = last_written_rows(
-                    spark, location
-                )
-        spark.sparkContext.setJobDescription("write the archives ledger")
-        append_rows(_ledger_frame(staged, duplicates), table_location(spark, ledger_table))
-        summary.rows_written[course_table_name(job.platform, "archives")] = len(ledger_rows)
+        summary.rows_written.update(
+            write_course_rows(spark, config, job, staged, ledger_rows, duplicates)
+        )
     finally:
         delete_path(spark, staging)
     summary.seconds = time.monotonic() - started

@@ -2,6 +2,10 @@
 in Delta, and record every package and file in the ledger last.
 
 Flow of one run (packages in date order, `packages.packages_per_batch` per pass):
+0. Before Spark (`ingest_data_packages`): list the source and, for a local session, read the
+   ledger straight from its Delta log with pyarrow. If every package is complete and every
+   other listed file final (a run would read and write nothing), the run ends there without a
+   Spark session; otherwise, or if the log cannot be read with confidence, Spark runs.
 1. Driver: list the source (zips, and loose files of already unzipped packages), drop packages
    the ledger has completely with the same name, size and time, read the central directory of
    the others (only that: a few ranged reads) and drop members the ledger already has final.
@@ -24,11 +28,11 @@ import time
 import uuid
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial, reduce
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -39,7 +43,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from olx_spark.config import Config
-from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name
+from olx_spark.olx.tables import ENTITIES, course_table_name
 from olx_spark.packages import names
 from olx_spark.packages.gpg import GpgSettings, gpg_settings
 from olx_spark.packages.member import (
@@ -84,8 +88,8 @@ from olx_spark.packages.zipmembers import list_members
 from olx_spark.spark.course_archives import (
     CourseArchiveJob,
     _duplicates_in_run,
-    _ledger_frame,
     pack_tasks,
+    write_course_rows,
 )
 from olx_spark.spark.course_archives import ensure_tables as ensure_course_tables
 from olx_spark.spark.course_archives import read_ledger as read_course_ledger
@@ -98,6 +102,8 @@ from olx_spark.spark.delta import (
     replace_rows,
     table_location,
 )
+from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import task_input_frame
 from olx_spark.storage.listing import EPOCH, SourceFile, list_source, to_micros
 from olx_spark.storage.ranges import open_seekable
@@ -108,6 +114,10 @@ BACKSLASH_PLACEHOLDER = "\uffff"
 FINAL_FILE = (STATUS_LOADED, STATUS_UNCHANGED)
 
 Identity = tuple[str, int, int]  # (URI, size, modification time in microseconds)
+JOB_NAME = "ingest data-packages"
+# Where course exports found in packages land: the course archive job's edxorg tables (only its
+# platform matters here; every row carries the package's own site as `source_system`).
+COURSE_JOB = CourseArchiveJob("", PLATFORM, "prod")
 
 
 def spark_schema_of(schema: pa.Schema) -> StructType:
@@ -252,46 +262,187 @@ class LedgerState:
     final_files: set[Identity]  # (file_uri, source size, source time) already final
 
 
+class LedgerRow(NamedTuple):
+    """The ledger columns that decide what a run reads (`LEDGER_COLUMNS`), however read."""
+
+    file_kind: str | None
+    status: str | None
+    retryable: bool | None
+    file_uri: str | None
+    source_uri: str | None
+    source_size_bytes: int | None
+    source_modified_micros: int | None  # `source_modified_at` in microseconds
+    member_count: int | None
+
+
+LEDGER_COLUMNS = [
+    "file_kind",
+    "status",
+    "retryable",
+    "file_uri",
+    "source_uri",
+    "source_size_bytes",
+    "source_modified_at",
+    "member_count",
+]
+
+
+def _is_final(row: LedgerRow) -> bool:
+    """A file (or package) that needs no further reading: loaded, unchanged, or rejected for
+    good (a `retryable` rejection is read again)."""
+    return row.status in FINAL_FILE or (row.status == STATUS_REJECTED and not row.retryable)
+
+
 def _final_file() -> Column:
-    """Ledger rows whose file needs no further reading: loaded, unchanged, or rejected for good."""
+    """`_is_final` as a Spark filter (it only narrows what is collected; `_is_final` decides)."""
     return F.col("status").isin(*FINAL_FILE) | (
         (F.col("status") == STATUS_REJECTED) & ~F.coalesce(F.col("retryable"), F.lit(False))
     )
 
 
+def complete_packages(rows: Iterable[LedgerRow]) -> dict[Identity, int]:
+    """Package identity (what was listed: URI, size, time) -> its member count, for every package
+    the ledger has final (`loaded`, or `rejected` for good; not `incomplete`)."""
+    return {
+        (r.source_uri, r.source_size_bytes, r.source_modified_micros): int(r.member_count or 0)
+        for r in rows
+        if r.file_kind == names.KIND_PACKAGE
+        and _is_final(r)
+        and r.source_uri is not None
+        and r.source_size_bytes is not None
+        and r.source_modified_micros is not None
+    }
+
+
+def ledger_sources(
+    units: list[PackageUnit], complete: dict[Identity, int], others: list[str]
+) -> set[str]:
+    """The listed objects whose files' ledger rows a run needs: zips not complete, loose files,
+    and the files rejected while listing (`others`)."""
+    sources = {u.zip.uri for u in units if u.zip and u.zip.identity not in complete}
+    return sources | {f.uri for u in units for f in u.loose} | set(others)
+
+
+def final_files(rows: Iterable[LedgerRow], sources: set[str]) -> set[Identity]:
+    """(file_uri, listed size, listed time) of every file of `sources` the ledger has final."""
+    return {
+        (r.file_uri, r.source_size_bytes, r.source_modified_micros)
+        for r in rows
+        if r.file_kind is not None
+        and r.file_kind != names.KIND_PACKAGE
+        and r.source_uri in sources
+        and _is_final(r)
+        and r.file_uri is not None
+        and r.source_size_bytes is not None
+        and r.source_modified_micros is not None
+    }
+
+
+def ledger_state(
+    rows: Iterable[LedgerRow], units: list[PackageUnit], others: list[str]
+) -> LedgerState:
+    """What the ledger says about these packages, from its rows however read (Spark or the Delta
+    log directly): which are complete, which of their files are final."""
+    rows = list(rows)
+    complete = complete_packages(rows)
+    return LedgerState(complete, final_files(rows, ledger_sources(units, complete, others)))
+
+
+def _ledger_select() -> list[Column]:
+    return [
+        F.unix_micros(c).alias(c) if c == "source_modified_at" else F.col(c) for c in LEDGER_COLUMNS
+    ]
+
+
 def read_ledger_state(
     spark: SparkSession, ledger: DataFrame, units: list[PackageUnit], others: list[str]
 ) -> LedgerState:
-    """What the ledger says about these packages: which are complete, which files are final.
-    Only the rows of listed sources are read back (a semi-join), never content rows."""
-    packages = (
-        ledger.where((F.col("file_kind") == names.KIND_PACKAGE) & _final_file())
-        .select(
-            "source_uri",
-            "source_size_bytes",
-            F.unix_micros("source_modified_at").alias("micros"),
-            "member_count",
-        )
-        .collect()
-    )
-    complete = {(r[0], r[1], r[2]): int(r[3] or 0) for r in packages if r[2] is not None}
-    sources = [u.zip.uri for u in units if u.zip and u.zip.identity not in complete]
-    sources += [f.uri for u in units for f in u.loose] + others
-    final: set[Identity] = set()
+    """`ledger_state` read with Spark. Only package rows and the rows of listed sources are read
+    back (a semi-join), never content rows."""
+    is_package = F.col("file_kind") == names.KIND_PACKAGE
+    packages = [
+        LedgerRow(*r)
+        for r in ledger.where(is_package & _final_file()).select(*_ledger_select()).collect()
+    ]
+    sources = ledger_sources(units, complete_packages(packages), others)
+    files: list[LedgerRow] = []
     if sources:
-        wanted = spark.createDataFrame([(s,) for s in sorted(set(sources))], "source_uri string")
-        rows = (
-            ledger.where((F.col("file_kind") != names.KIND_PACKAGE) & _final_file())
+        wanted = spark.createDataFrame([(s,) for s in sorted(sources)], "source_uri string")
+        files = [
+            LedgerRow(*r)
+            for r in ledger.where(~is_package & _final_file())
             .join(F.broadcast(wanted), "source_uri", "left_semi")
-            .select(
-                "file_uri",
-                "source_size_bytes",
-                F.unix_micros("source_modified_at").alias("micros"),
-            )
+            .select(*_ledger_select())
             .collect()
-        )
-        final = {(r[0], r[1], r[2]) for r in rows if r[2] is not None}
-    return LedgerState(complete, final)
+        ]
+    return ledger_state([*packages, *files], units, others)
+
+
+def _job_tables(config: Config) -> list[tuple[str, str]]:
+    """(name, local location) of the tables every run creates: the fixed package tables and the
+    course tables (dump tables come and go with the dumps found, and are not needed to decide)."""
+    tables = [*FIXED_TABLES, *(course_table_name(PLATFORM, e) for e in ENTITIES)]
+    return [(name, local_table_location(config, name)) for name in tables]
+
+
+def read_ledger_without_spark(
+    config: Config, units: list[PackageUnit], others: list[str]
+) -> LedgerState:
+    """`ledger_state` of a local session's warehouse, read from the ledger's Delta log with
+    pyarrow (raises whenever Spark must decide instead: `precheck.read_ledger_columns`)."""
+    table = read_ledger_columns(
+        config, _job_tables(config), local_table_location(config, LEDGER_TABLE), LEDGER_COLUMNS
+    )
+    columns = [
+        table.column(c).cast(pa.int64()) if c == "source_modified_at" else table.column(c)
+        for c in LEDGER_COLUMNS
+    ]
+    rows = zip(*(c.to_pylist() for c in columns), strict=True)
+    return ledger_state((LedgerRow(*r) for r in rows), units, others)
+
+
+@dataclass
+class RunPlan:
+    """What a run must read, from the listing and the ledger, before any package is opened."""
+
+    todo: list[PackageUnit] = field(default_factory=list)  # zips not complete, unzipped folders
+    listing_rows: list[dict[str, Any]] = field(default_factory=list)  # rejections, not yet final
+    # Listed objects that need nothing: complete zips, final loose files and listing rejections
+    # (`SourceFile.identity`s, as `precheck.run_unless_nothing_new` compares the listing with).
+    unchanged: set[Identity] = field(default_factory=set)
+    files_seen: int = 0  # package files counted so far (a complete zip counts its members)
+    files_unchanged: int = 0
+
+    @property
+    def files_if_nothing_new(self) -> int:
+        """The files a run that reads nothing counts (seen, and all unchanged)."""
+        return self.files_seen + sum(len(u.loose) for u in self.todo)
+
+
+def plan_run(
+    units: list[PackageUnit], listing_rows: list[dict[str, Any]], state: LedgerState
+) -> RunPlan:
+    """Leave out what the ledger already has final: complete packages and listing rejections
+    (loose files are left out per file, in `_run_pass`)."""
+    plan = RunPlan()
+    for unit in units:
+        if unit.zip is not None and unit.zip.identity in state.complete_packages:
+            members = state.complete_packages[unit.zip.identity]
+            plan.files_seen += members
+            plan.files_unchanged += members
+            plan.unchanged.add(unit.zip.identity)
+        else:
+            plan.todo.append(unit)
+            plan.unchanged.update(f.identity for f in unit.loose if f.identity in state.final_files)
+    for row in listing_rows:
+        plan.files_seen += 1
+        identity = (row["file_uri"], row["source_size_bytes"], to_micros(row["source_modified_at"]))
+        if identity in state.final_files or identity in state.complete_packages:
+            plan.files_unchanged += 1
+            plan.unchanged.add(identity)
+        else:
+            plan.listing_rows.append(row)
+    return plan
 
 
 def _zip_tasks(unit: PackageUnit, config: Config) -> tuple[list[MemberTask], dict[str, Any] | None]:
@@ -580,39 +731,6 @@ def _course_archive_rows(staged: DataFrame) -> list[Any]:
     )
 
 
-def _write_course_tables(
-    spark: SparkSession,
-    config: Config,
-    staged: DataFrame,
-    archive_rows: list[Any],
-    duplicates: set[str],
-    result: PassResult,
-) -> None:
-    """Course exports found in packages go to the course archive job's tables, by its rules: the
-    same bytes already loaded (or earlier in this pass) are a `duplicate` and are not written."""
-    job = CourseArchiveJob("", PLATFORM, "prod")
-    course = staged.where(F.col(KIND).isin(*ENTITIES))
-    loaded = {
-        r["archive_uri"]: r["archive_sha256"]
-        for r in archive_rows
-        if r["status"] == STATUS_LOADED and r["archive_uri"] not in duplicates
-    }
-    for entity in CONTENT_ENTITIES if loaded else ():
-        spark.sparkContext.setJobDescription(f"write course {entity}")
-        rows = course.where(
-            (F.col(KIND) == entity) & F.col("archive_uri").isin(sorted(loaded))
-        ).select(f"{entity}.*")
-        location = table_location(spark, job.table(config, entity))
-        replace_rows(rows, location, "archive_sha256", loaded.values())
-        result.rows_written[course_table_name(PLATFORM, entity)] = last_written_rows(
-            spark, location
-        )
-    spark.sparkContext.setJobDescription("write the course archives ledger")
-    location = table_location(spark, job.table(config, "archives"))
-    append_rows(_ledger_frame(course, duplicates), location)
-    result.rows_written[course_table_name(PLATFORM, "archives")] = len(archive_rows)
-
-
 @dataclass(frozen=True)
 class FileOutcome:
     """One file's (or package's) fate in a pass, for the summary."""
@@ -700,9 +818,7 @@ def _read_staged(
     staging: str,
 ) -> DataFrame:
     """Read every task's file on the executors, once, into the staging folder."""
-    known = read_course_ledger(
-        spark, CourseArchiveJob("", PLATFORM, "prod").table(config, "archives")
-    ).known_shas
+    known = read_course_ledger(spark, COURSE_JOB.table(config, "archives")).known_shas
     read = partial(
         read_partition,
         settings=settings,
@@ -796,7 +912,13 @@ def _run_pass(
             if loaded:
                 _write_tables(spark, config, staged, files_df, loaded, result)
             if archive_rows:
-                _write_course_tables(spark, config, staged, archive_rows, course_duplicates, result)
+                # Course exports go to the course archive job's tables, by its rules: the same
+                # bytes already loaded (or earlier in this pass) are a `duplicate`, not written.
+                result.rows_written.update(
+                    write_course_rows(
+                        spark, config, COURSE_JOB, staged, archive_rows, course_duplicates
+                    )
+                )
 
         driver_rows += _package_rows(units, member_counts, outcomes)
         frames = [files_df] if files_df is not None else []
@@ -836,14 +958,20 @@ def ensure_tables(spark: SparkSession, config: Config) -> None:
     """The fixed package tables, and the course tables course exports land in."""
     for name in FIXED_TABLES:
         _ensure(spark, config, name, TABLE_COMMENTS[name])
-    ensure_course_tables(spark, config, CourseArchiveJob("", PLATFORM, "prod"))
+    ensure_course_tables(spark, config, COURSE_JOB)
 
 
-def run_data_packages(spark: SparkSession, config: Config, job: DataPackageJob) -> IngestSummary:
-    """One run: every new package file under `job.source`, in package date order."""
+def run_data_packages(
+    spark: SparkSession,
+    config: Config,
+    job: DataPackageJob,
+    files: list[SourceFile] | None = None,
+) -> IngestSummary:
+    """One run on Spark: every new package file under `job.source`, in package date order.
+    `files` is the source's listing if the caller already made it."""
     started = time.monotonic()
     pc = config.packages
-    summary = IngestSummary(job="ingest data-packages", source=job.source)
+    summary = IngestSummary(job=JOB_NAME, source=job.source)
     settings = ReadSettings(
         gpg=job.gpg_settings(
             config
@@ -855,34 +983,57 @@ def run_data_packages(spark: SparkSession, config: Config, job: DataPackageJob) 
         max_errors_per_file=pc.max_errors_per_file,
     )
     ensure_tables(spark, config)
-    files = list_source(job.source, pc.suffixes, config.s3)
+    if files is None:
+        files = list_source(job.source, pc.suffixes, config.s3)
     units, listing_rows = plan_units(files, pc.package_suffix)
     ledger = spark.read.format("delta").load(table_location(spark, _table(config, LEDGER_TABLE)))
     state = read_ledger_state(spark, ledger, units, [r["source_uri"] for r in listing_rows])
-    todo = []
-    for unit in units:
-        if unit.zip is not None and unit.zip.identity in state.complete_packages:
-            members = state.complete_packages[unit.zip.identity]
-            summary.files_seen += members
-            summary.unchanged += members
-        else:
-            todo.append(unit)
-    fresh_listing_rows = []
-    for row in listing_rows:
-        summary.files_seen += 1
-        identity = (row["file_uri"], row["source_size_bytes"], to_micros(row["source_modified_at"]))
-        if identity in state.final_files or identity in state.complete_packages:
-            summary.unchanged += 1
-        else:
-            fresh_listing_rows.append(row)
+    plan = plan_run(units, listing_rows, state)
+    summary.files_seen += plan.files_seen
+    summary.unchanged += plan.files_unchanged
 
     step = max(1, pc.packages_per_batch)
-    for start in range(0, max(len(todo), 1), step):
-        chunk = todo[start : start + step]
-        extra = fresh_listing_rows if start == 0 else []
+    for start in range(0, max(len(plan.todo), 1), step):
+        chunk = plan.todo[start : start + step]
+        extra = plan.listing_rows if start == 0 else []
         if not chunk and not extra:
             break
         result = _run_pass(spark, config, chunk, state, settings, summary, extra)
         _summarise(summary, result)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def ingest_data_packages(
+    config: Config, job: DataPackageJob, session: Callable[[Config], SparkSession]
+) -> IngestOutcome:
+    """The job as the CLI and spark-submit run it: the keyring and passphrase checked first (a
+    missing one fails before anything is read), "nothing new" decided without Spark when the
+    ledger can be read from its Delta log (every package complete, every loose file and every
+    rejection final: a run would read and write nothing), else `session(config)` and Spark."""
+    started = time.monotonic()
+    job.gpg_settings(config)
+    pc = config.packages
+    files = list_source(job.source, pc.suffixes, config.s3)
+    units, listing_rows = plan_units(files, pc.package_suffix)
+    plans: list[RunPlan] = []
+
+    def plan_without_spark() -> RunPlan:
+        others = [r["source_uri"] for r in listing_rows]
+        plans.append(
+            plan_run(units, listing_rows, read_ledger_without_spark(config, units, others))
+        )
+        return plans[-1]
+
+    outcome = run_unless_nothing_new(
+        JOB_NAME,
+        job.source,
+        files,
+        plan_without_spark,
+        lambda: run_data_packages(session(config), config, job, files),
+        started,
+    )
+    if not outcome.spark_used:
+        # Count package files, not listed objects, as a run on Spark does (a zip: its members).
+        outcome.summary.files_seen = outcome.summary.unchanged = plans[-1].files_if_nothing_new
+    return outcome

@@ -10,7 +10,8 @@ Modules: `scales` (how big a course is), `text` (words, titles, XML escaping), `
 `components` (leaf blocks: html, problem, video, ...), `course` (the whole OLX tree as files),
 `static` (cheap incompressible static file content), `tarball` (byte-reproducible tar.gz
 writing), `corpus` (archives, corpus, workers), `facts` (what an archive holds) and `samples`
-(the bundled demo archives).
+(the bundled demo archives). Beside the courses: `tracking` writes daily tracking logs and
+`packages` a research data package (encrypted dumps) for the other jobs' benchmarks.
 """
 
 from olx_spark.synth.corpus import generate_corpus, generate_course_archive
