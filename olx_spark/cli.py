@@ -302,14 +302,14 @@ def cmd_ingest_tracking_logs(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_xapi(args: argparse.Namespace, config: Config) -> int:
-    from olx_spark.spark.xapi_statements import XapiJob, XapiSetupError, run_xapi
+    from olx_spark.spark.xapi_statements import XapiJob, XapiSetupError, transform_to_xapi
 
     job = XapiJob(
         since=args.since, lms_root_url=args.lms_root_url, actor_map=args.actor_map, out=args.out
     )
     try:
-        job.settings(config)  # a missing URL or salt is reported before Spark starts
-        summary = run_xapi(_session(config), config, job)
+        # Settings are checked before Spark starts; Spark starts only if a log waits.
+        summary, _ = transform_to_xapi(config, job, _session)
     except XapiSetupError as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import partial
@@ -41,9 +41,12 @@ from olx_spark.spark.delta import (
     replace_rows,
     table_location,
 )
+from olx_spark.spark.precheck import read_ledger_columns
 from olx_spark.spark.schemas import spark_schema_of
+from olx_spark.spark.session import local_table_location
 from olx_spark.tracking.tables import EVENTS_TABLE, WRITTEN_STATUSES
 from olx_spark.tracking.tables import LEDGER_TABLE as TRACKING_LEDGER
+from olx_spark.tracking.tables import TABLES as TRACKING_TABLES
 from olx_spark.xapi.batch import SKIP_NOT_IN_MAPPING, BatchSettings, transform_batches
 from olx_spark.xapi.registry import (
     SKIP_INCOMPLETE,
@@ -309,6 +312,54 @@ def skip_reason(mapping: bool) -> Column:
         .when(no_user, F.lit(user_reason))
         .otherwise(F.lit(SKIP_INCOMPLETE))
     )
+
+
+def pending_without_spark(config: Config, job: XapiJob) -> int:
+    """How many landed logs wait for xAPI, from the two ledgers' Delta logs read with pyarrow
+    (raises whenever Spark must decide instead: `precheck.read_ledger_columns`)."""
+    tracking = read_ledger_columns(
+        config,
+        [(name, local_table_location(config, name)) for name in TRACKING_TABLES],
+        local_table_location(config, TRACKING_LEDGER),
+        ["file_sha256", "status", "log_date"],
+    )
+    done = read_ledger_columns(
+        config,
+        [(name, local_table_location(config, name)) for name in TABLES],
+        local_table_location(config, LEDGER_TABLE),
+        ["source_file_sha256"],
+    )
+    transformed = set(done.column("source_file_sha256").to_pylist())
+    pending = {
+        sha
+        for sha, status, day in zip(
+            tracking.column("file_sha256").to_pylist(),
+            tracking.column("status").to_pylist(),
+            tracking.column("log_date").to_pylist(),
+            strict=True,
+        )
+        if status in WRITTEN_STATUSES
+        and sha not in transformed
+        and (job.since is None or day is None or day >= job.since)
+    }
+    return len(pending)
+
+
+def transform_to_xapi(
+    config: Config, job: XapiJob, session: Callable[[Config], SparkSession]
+) -> tuple[XapiSummary, bool]:
+    """The job as the CLI and spark-submit run it: settings checked first, "nothing new"
+    decided from the ledgers without Spark when they can be read so, else Spark runs.
+    Returns the summary and whether Spark was used."""
+    started = time.monotonic()
+    job.settings(config)
+    try:
+        nothing_new = pending_without_spark(config, job) == 0
+    except Exception:  # anything at all: Spark reads the ledgers itself
+        nothing_new = False
+    if nothing_new:
+        return XapiSummary(seconds=time.monotonic() - started), False
+    return run_xapi(session(config), config, job), True
 
 
 def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:

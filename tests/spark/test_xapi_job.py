@@ -22,7 +22,13 @@ import pytest
 from olx_spark.config import Config
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
 from olx_spark.spark.tracking_logs import TrackingLogJob, run_tracking_logs
-from olx_spark.spark.xapi_statements import XapiJob, XapiSetupError, run_xapi
+from olx_spark.spark.xapi_statements import (
+    XapiJob,
+    XapiSetupError,
+    pending_without_spark,
+    run_xapi,
+    transform_to_xapi,
+)
 from olx_spark.xapi.tables import LEDGER_TABLE, SKIPPED_TABLE, STATEMENTS_TABLE
 from olx_spark.xapi.validate import problems
 from tests.spark.courses import tiny_course, write_tar_gz
@@ -165,11 +171,21 @@ def test_xapi_job_transforms_each_log_once(spark, config, tmp_path, monkeypatch)
     again = run_xapi(spark, config, XapiJob(lms_root_url=LMS))
     assert again.files_transformed == 0
     assert _statements(spark, config) == rows
+    # ... and the command decides so from the ledgers alone, without Spark.
+    assert pending_without_spark(config, XapiJob(lms_root_url=LMS)) == 0
+
+    def no_spark(_: Config) -> Any:
+        raise AssertionError("Spark was started with nothing new")
+
+    quick, used_spark = transform_to_xapi(config, XapiJob(lms_root_url=LMS), no_spark)
+    assert (quick.files_transformed, used_spark) == (0, False)
 
     # A new day is transformed alone; --since leaves out older logs that are still pending.
     _log(logs, "2024-03-04", DAY2)
     _log(logs, "2024-02-01", DAY1[:1])
     run_tracking_logs(spark, config, TrackingLogJob(str(logs)))
+    assert pending_without_spark(config, XapiJob(lms_root_url=LMS)) == 2
+    assert pending_without_spark(config, XapiJob(lms_root_url=LMS, since=date(2024, 3, 4))) == 1
     later = run_xapi(spark, config, XapiJob(lms_root_url=LMS, since=date(2024, 3, 4)))
     assert (later.files_transformed, later.statements_written) == (1, 1)
     new = [r for r in _statements(spark, config) if r["statement_date"] == date(2024, 3, 4)]
