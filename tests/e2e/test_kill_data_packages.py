@@ -143,7 +143,10 @@ def test_killed_package_run_then_rerun_equals_one_clean_run(
     assert {k: summary[k] for k in counts} == {k: getattr(clean, k) for k in counts}
 
     # Every table the job wrote (the course tables stay empty: no course export here).
-    clean_tables = _written(t.name for t in spark.catalog.listTables(config.warehouse.raw_schema))
+    # (Not the session's temporary views: dbt's `__dbt_tmp` views from other tests are listed too.)
+    clean_tables = _written(
+        t.name for t in spark.catalog.listTables(config.warehouse.raw_schema) if not t.isTemporary
+    )
     killed_tables = _written(
         p.name for p in _tables_dir(killed).iterdir() if (p / "_delta_log").is_dir()
     )
