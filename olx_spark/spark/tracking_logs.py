@@ -186,6 +186,9 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
         .otherwise(F.lit(REASON_NOT_JSON))
     )
     time_raw = F.coalesce(j["time"], j["timestamp"])
+    known = F.array(*[F.lit(f.name) for f in LINE_JSON_FIELDS if f.name != CORRUPT_RECORD])
+    extra = F.array_except(F.json_object_keys("_body"), known)
+    has_extra = parsed_ok & (F.size(extra) > 0)
     context = F.from_json(j["context"], spark_schema_of(CONTEXT_JSON_FIELDS))
     fields = parsed.select(
         KIND,
@@ -211,6 +214,8 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
         json_text(F.coalesce(j["event"], j["data"])).alias("event_json"),
         json_text(j["context"]).alias("context_json"),
         F.col("_prefix").alias("line_prefix"),
+        F.when(has_extra, extra).alias("extra_keys"),
+        F.when(has_extra, F.col("_body")).alias("line_json"),
         F.substring(line, 1, max_bad_line_chars).alias("_line"),
     )
     bad = F.col("bad_reason").isNotNull()
@@ -457,6 +462,7 @@ def event_rows(spark: SparkSession, parsed: DataFrame, meta: DataFrame, pii: Pii
         "ip": pii.value(F.col("ip")),
         "event_json": pii.scrub(F.col("event_json")),
         "context_json": pii.scrub(F.col("context_json")),
+        "line_json": pii.scrub(F.col("line_json")),
     }
     types = {f.name: f.dataType for f in spark_schema_of(EVENT_FIELDS)}
     return rows.select(

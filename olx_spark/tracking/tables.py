@@ -73,6 +73,11 @@ EVENT_FIELDS: list[pa.Field] = [
     pa.field("event_json", pa.string()),
     pa.field("context_json", pa.string()),
     pa.field("line_prefix", pa.string()),  # text before the JSON (a syslog prefix), if any
+    # Top-level keys of the line beyond the ones above (`LINE_JSON_FIELDS`), and then the whole
+    # JSON object as the line spells it, so nothing a log says is lost; null for the (usual)
+    # lines with only the listed keys.
+    pa.field("extra_keys", pa.list_(pa.string())),
+    pa.field("line_json", pa.string()),
 ]
 
 BAD_LINE_FIELDS: list[pa.Field] = [

@@ -75,7 +75,11 @@ BROWSER = {
     "event_type": "play_video",
     "page": "https://courses.edx.org/xblock/1",
 }
-SYSLOGGED = {"event_type": "edx.ui.lms.link_clicked", "time": "2024-03-03T10:00:03+00:00"}
+SYSLOGGED = {
+    "event_type": "edx.ui.lms.link_clicked",
+    "time": "2024-03-03T10:00:03+00:00",
+    "course_user_tags": {"cohort": "A"},  # a key with no column: kept in line_json
+}
 BUS = {
     "name": "edx.course.enrollment.activated",
     "timestamp": "2024-03-02T23:59:59.000001+00:00",
@@ -214,11 +218,15 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
         "event_json": json.dumps(SERVER["event"], separators=(",", ":")),
         "context_json": json.dumps(SERVER["context"], separators=(",", ":")),
         "line_prefix": None,
+        "extra_keys": None,
+        "line_json": None,
     }
     assert server["retrieved_at"] == first["retrieved_at"]
     assert json.loads(browser["event_json"]) == {"id": "v1", "currentTime": 12.5}
     assert (browser["user_id"], browser["event_time"]) == (8, _utc(2024, 3, 3, 10, 0, 2))
     assert syslogged["line_prefix"] == SYSLOG
+    assert syslogged["extra_keys"] == ["course_user_tags"]
+    assert json.loads(syslogged["line_json"]) == SYSLOGGED
     assert syslogged["event_type"] == "edx.ui.lms.link_clicked"
     assert (bus["event_type"], bus["event_name"], bus["user_id"]) == (
         None,
