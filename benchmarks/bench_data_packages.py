@@ -33,14 +33,12 @@ from typing import Any
 from bench_job import parse_summary, phases_from_event_log, write_config
 from benchlib import (
     MB,
-    RssPeaks,
+    ProcInfo,
     RssSampler,
-    classify,
     emit,
     load_average,
     machine_info,
     now_utc,
-    process_tree,
     rounded,
     wait_for_low_load,
 )
@@ -61,29 +59,14 @@ class PackageRssSampler(RssSampler):
         self.gpg_sum = 0
         self.gpg_single = 0
 
-    def sample(self) -> None:
-        totals = {"jvm": 0, "driver": 0, "worker": 0, "other": 0, "gpg": 0}
-        peaks: RssPeaks = self.peaks
-        for info in process_tree(self.root):
-            if os.path.basename(info.cmdline.split(" ", 1)[0]) in GPG_PROGRAMS:
-                role = "gpg"
-                self.gpg_single = max(self.gpg_single, info.rss_bytes)
-            else:
-                role = classify(info, self.root, self._worker_pids)
-            if role == "worker":
-                self._worker_pids.add(info.pid)
-                peaks.worker_single = max(peaks.worker_single, info.rss_bytes)
-                previous = peaks.per_worker_peak.get(info.pid, 0)
-                peaks.per_worker_peak[info.pid] = max(previous, info.rss_bytes)
-            totals[role] += info.rss_bytes
-            peaks.cpu_by_pid[info.pid] = (role, info.cpu_s)
-        peaks.samples += 1
-        peaks.jvm = max(peaks.jvm, totals["jvm"])
-        peaks.driver = max(peaks.driver, totals["driver"])
-        peaks.workers_sum = max(peaks.workers_sum, totals["worker"])
-        peaks.tree_sum = max(peaks.tree_sum, sum(totals.values()))
-        peaks.worker_processes_seen = len(self._worker_pids)
-        self.gpg_sum = max(self.gpg_sum, totals["gpg"])
+    def role_of(self, info: ProcInfo) -> str:
+        if os.path.basename(info.cmdline.split(" ", 1)[0]) in GPG_PROGRAMS:
+            self.gpg_single = max(self.gpg_single, info.rss_bytes)
+            return "gpg"
+        return super().role_of(info)
+
+    def sampled(self, totals: dict[str, int]) -> None:
+        self.gpg_sum = max(self.gpg_sum, totals.get("gpg", 0))
 
     def as_mib(self) -> dict[str, Any]:
         return {

@@ -286,17 +286,24 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
 
+    def role_of(self, info: ProcInfo) -> str:
+        """The role a process is counted under (subclasses may add roles of their own)."""
+        return classify(info, self.root, self._worker_pids)
+
+    def sampled(self, totals: dict[str, int]) -> None:
+        """Called after each sample with the RSS summed per role (for subclasses)."""
+
     def sample(self) -> None:
-        totals = {"jvm": 0, "driver": 0, "worker": 0, "other": 0}
+        totals: dict[str, int] = {"jvm": 0, "driver": 0, "worker": 0, "other": 0}
         peaks = self.peaks
         for info in process_tree(self.root):
-            role = classify(info, self.root, self._worker_pids)
+            role = self.role_of(info)
             if role == "worker":
                 self._worker_pids.add(info.pid)
                 peaks.worker_single = max(peaks.worker_single, info.rss_bytes)
                 previous = peaks.per_worker_peak.get(info.pid, 0)
                 peaks.per_worker_peak[info.pid] = max(previous, info.rss_bytes)
-            totals[role] += info.rss_bytes
+            totals[role] = totals.get(role, 0) + info.rss_bytes
             peaks.cpu_by_pid[info.pid] = (role, info.cpu_s)
         peaks.samples += 1
         peaks.jvm = max(peaks.jvm, totals["jvm"])
@@ -304,6 +311,7 @@ class RssSampler:
         peaks.workers_sum = max(peaks.workers_sum, totals["worker"])
         peaks.tree_sum = max(peaks.tree_sum, sum(totals.values()))
         peaks.worker_processes_seen = len(self._worker_pids)
+        self.sampled(totals)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pyarrow as pa
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
+
+from olx_spark.spark.schemas import spark_schema_of
 
 
 def qualified(schema: str, table: str) -> str:
@@ -35,14 +38,16 @@ def ensure_table(
 def ensure_tables(
     spark: SparkSession,
     schema: str,
-    tables: dict[str, StructType],
+    tables: dict[str, list[pa.Field]],
     partitions: dict[str, str],
     comments: dict[str, str],
 ) -> None:
-    """Create each of a job's tables (in `schema`) that does not exist yet."""
-    for name, columns in tables.items():
+    """Create each of a job's tables (declared as Arrow fields, in `schema`) that does not
+    exist yet."""
+    for name, fields in tables.items():
         qualified_name = qualified(schema, name)
         if not spark.catalog.tableExists(qualified_name):
+            columns = spark_schema_of(fields)
             ensure_table(spark, qualified_name, columns, [partitions[name]], comments[name])
 
 

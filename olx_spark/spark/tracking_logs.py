@@ -385,11 +385,7 @@ def read_ledger_without_spark(config: Config) -> LedgerState:
 
 def ensure_tables(spark: SparkSession, config: Config) -> None:
     delta.ensure_tables(
-        spark,
-        config.warehouse.raw_schema,
-        {name: spark_schema_of(fields) for name, fields in TABLES.items()},
-        TABLE_PARTITIONS,
-        TABLE_COMMENTS,
+        spark, config.warehouse.raw_schema, TABLES, TABLE_PARTITIONS, TABLE_COMMENTS
     )
 
 
