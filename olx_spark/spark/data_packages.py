@@ -39,8 +39,6 @@ import pyarrow as pa
 from pyspark.broadcast import Broadcast
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
-from pyspark.sql.types import StructType
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import ENTITIES, course_table_name
@@ -103,6 +101,7 @@ from olx_spark.spark.delta import (
     table_location,
 )
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import task_input_frame
 from olx_spark.storage.listing import EPOCH, SourceFile, list_source, to_micros
@@ -118,11 +117,6 @@ JOB_NAME = "ingest data-packages"
 # Where course exports found in packages land: the course archive job's edxorg tables (only its
 # platform matters here; every row carries the package's own site as `source_system`).
 COURSE_JOB = CourseArchiveJob("", PLATFORM, "prod")
-
-
-def spark_schema_of(schema: pa.Schema) -> StructType:
-    """A Spark schema from an Arrow one, every field nullable (as Spark reads files back)."""
-    return from_arrow_schema(pa.schema([f.with_nullable(True) for f in schema]))
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ import pyarrow as pa
 import pytest
 
 from olx_spark.config import Config
+from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.tracking_logs import (
     TrackingLogJob,
     event_rows,
     parse_lines,
     pii_settings,
     run_tracking_logs,
-    spark_schema_of,
 )
 from olx_spark.tracking.events import pii_hash, scrub
 from olx_spark.tracking.tables import (

@@ -18,7 +18,7 @@ from olx_spark.packages.tables import (
     TABLES_PREFIX,
     reserved_dump_columns,
 )
-from olx_spark.spark.data_packages import spark_schema_of
+from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.transform import dbt_project_dir
 
 SOURCE = "ol_warehouse_raw_data"
