@@ -72,6 +72,26 @@ def _world(rng: random.Random, org: str, n_users: int, n_courses: int) -> _World
     return _World(org, courses, users)
 
 
+def _line(
+    base: dict[str, Any],
+    source: str,
+    name: str,
+    event: Any,
+    page: str | None,
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """A tracking-log line as the LMS writes it: the common fields, then `name` = `event_type`."""
+    return {
+        **base,
+        "event_source": source,
+        "name": name,
+        "event_type": name,
+        "event": event,
+        "page": page,
+        "context": context,
+    }
+
+
 def _block(course: str, kind: str, rng: random.Random) -> str:
     return f"block-v1:{course.split(':', 1)[1]}+type@{kind}+block@{rng.getrandbits(64):016x}"
 
@@ -237,15 +257,8 @@ def _video(
             "page": None,
             "context": context,
         }
-    return {  # from the browser: `event` is a JSON string
-        **base,
-        "event_source": "browser",
-        "name": name,
-        "event_type": name,
-        "event": json.dumps(payload),
-        "page": f"{LMS}/xblock/{usage}",
-        "context": context,
-    }
+    # From the browser: `event` is a JSON string.
+    return _line(base, "browser", name, json.dumps(payload), f"{LMS}/xblock/{usage}", context)
 
 
 def _problem(
@@ -316,15 +329,7 @@ def _problem(
             "hint_len": 2,
             "hint_text": "Think of the sky on a clear day.",
         }
-    return {
-        **base,
-        "event_source": "server",
-        "name": name,
-        "event_type": name,
-        "event": payload,
-        "page": None,
-        "context": context,
-    }
+    return _line(base, "server", name, payload, None, context)
 
 
 def _navigation(
@@ -354,15 +359,7 @@ def _navigation(
         }
         if name.endswith("tab_selected"):
             payload["target_tab"] = _int(rng, 1, 8)
-    return {
-        **base,
-        "event_source": "browser",
-        "name": name,
-        "event_type": name,
-        "event": json.dumps(payload),
-        "page": courseware,
-        "context": context,
-    }
+    return _line(base, "browser", name, json.dumps(payload), courseware, context)
 
 
 def _forum(
@@ -408,15 +405,7 @@ def _forum(
         payload["undo_vote"] = False
     elif action == "viewed":
         payload["target_username"] = _one(rng, ("instructor", "ta_1", "learner_00001_a"))
-    return {
-        **base,
-        "event_source": "server",
-        "name": name,
-        "event_type": name,
-        "event": payload,
-        "page": None,
-        "context": context,
-    }
+    return _line(base, "server", name, payload, None, context)
 
 
 def _service(
@@ -500,15 +489,7 @@ def _service(
                 (datetime.fromisoformat(stamp) - started).total_seconds() if submitted else None
             ),
         }
-    return {
-        **base,
-        "event_source": "server",
-        "name": name,
-        "event_type": name,
-        "event": payload,
-        "page": None,
-        "context": context,
-    }
+    return _line(base, "server", name, payload, None, context)
 
 
 def _event(rng: random.Random, world: _World, moment: datetime) -> dict[str, Any]:
