@@ -33,7 +33,9 @@
 {#-
     `select` of the declared columns of a package source, whatever the table holds: a column
     the table lacks is a typed null, a missing table gives no rows (`select ... where false`).
-    One `describe` of the table per model run; nothing is created in the raw schema.
+    Whether the table exists comes from the adapter's cached listing of the schema (no failing
+    `describe` of a missing table, which Spark would log as an error); an existing table is
+    described once per model run. Nothing is created in the raw schema.
 -#}
 {% macro package_source_select(table) -%}
     {%- set relation = source('ol_warehouse_raw_data', table) -%}
@@ -41,9 +43,14 @@
     select * from {{ relation }}
     {%- else -%}
     {%- set present = [] -%}
-    {%- for column in adapter.get_columns_in_relation(relation) -%}
+    {%- set existing = adapter.get_relation(
+        database=relation.database, schema=relation.schema, identifier=relation.identifier
+    ) -%}
+    {%- if existing is not none -%}
+    {%- for column in adapter.get_columns_in_relation(existing) -%}
         {%- do present.append(column.name | lower) -%}
     {%- endfor -%}
+    {%- endif -%}
     select
     {%- for column in package_source_columns(table) %}
         {% if not loop.first %}, {% endif -%}
