@@ -7,7 +7,7 @@ in the same transaction that writes them again, so a rerun never duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
 from delta.tables import DeltaTable
@@ -22,9 +22,15 @@ def qualified(schema: str, table: str) -> str:
 
 
 def ensure_table(
-    spark: SparkSession, name: str, schema: StructType, partition_by: list[str], comment: str
+    spark: SparkSession,
+    name: str,
+    schema: StructType,
+    partition_by: list[str],
+    comment: str,
+    properties: Mapping[str, str] | None = None,
 ) -> None:
-    """Create the Delta table `name` (registered in the catalog) if it does not exist yet."""
+    """Create the Delta table `name` (registered in the catalog) if it does not exist yet, with
+    `properties` (table properties such as `delta.dataSkippingStatsColumns`)."""
     builder = (
         DeltaTable.createIfNotExists(spark)
         .tableName(name)
@@ -32,7 +38,20 @@ def ensure_table(
         .partitionedBy(*partition_by)
         .comment(comment)
     )
+    for key, value in (properties or {}).items():
+        builder = builder.property(key, value)
     builder.execute()
+
+
+STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
+
+
+def stats_columns(fields: Iterable[pa.Field], without: Iterable[str], partition: str) -> str:
+    """The value of `delta.dataSkippingStatsColumns` for a table: every column but the
+    partition column and `without` (long text, where a 32-character min/max helps no query and
+    collecting it costs write time), in table order."""
+    skipped = {*without, partition}
+    return ",".join(f.name for f in fields if f.name not in skipped)
 
 
 def ensure_tables(
@@ -41,14 +60,27 @@ def ensure_tables(
     tables: dict[str, list[pa.Field]],
     partitions: dict[str, str],
     comments: dict[str, str],
+    no_stats: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
     """Create each of a job's tables (declared as Arrow fields, in `schema`) that does not
-    exist yet."""
+    exist yet. A table named in `no_stats` gets Delta statistics on its other columns only
+    (`delta.dataSkippingStatsColumns`)."""
     for name, fields in tables.items():
         qualified_name = qualified(schema, name)
         if not spark.catalog.tableExists(qualified_name):
-            columns = spark_schema_of(fields)
-            ensure_table(spark, qualified_name, columns, [partitions[name]], comments[name])
+            properties = {}
+            if no_stats and name in no_stats:
+                properties[STATS_COLUMNS_PROPERTY] = stats_columns(
+                    fields, no_stats[name], partitions[name]
+                )
+            ensure_table(
+                spark,
+                qualified_name,
+                spark_schema_of(fields),
+                [partitions[name]],
+                comments[name],
+                properties,
+            )
 
 
 def sql_in_list(values: Iterable[str]) -> str:

@@ -31,6 +31,11 @@ COMMON_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.sources.partitionOverwriteMode": "static",
+    # A partitioned write keeps up to this many files open per task instead of sorting all of
+    # the task's rows by the partition value first (a task with more values sorts the rest).
+    # A day's tracking log spans one or two event dates: the sort was ~20 % of the events
+    # write (benchmarks/RESULTS.md). Each open file buffers up to a Parquet row group.
+    "spark.sql.maxConcurrentOutputFileWriters": "4",
 }
 
 # Small-machine defaults: a laptop has a few cores, not hundreds of shuffle partitions.

@@ -73,6 +73,7 @@ from olx_spark.tracking.tables import (
     LEDGER_FIELDS,
     LEDGER_TABLE,
     LINE_JSON_FIELDS,
+    NO_STATS_COLUMNS,
     STATUS_DUPLICATE,
     STATUS_REJECTED,
     TABLE_COMMENTS,
@@ -150,7 +151,14 @@ def json_text(text: Column) -> Column:
 
 def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
     """The staging rows, line rows parsed: event columns, `bad_reason`, `bad_line` (the text,
-    shortened, of bad lines only) and `recovered` (an event found behind a prefix)."""
+    shortened, of bad lines only) and `recovered` (an event found behind a prefix).
+
+    Built as a chain of projections in which every costly expression (`from_json` of the line,
+    of its context, `json_object_keys`, the reason) is computed once and then referred to by
+    name: Spark keeps a projection apart, instead of inlining it, when inlining would repeat a
+    costly expression, and does not share an expression used only inside `CASE` branches. Written
+    inline, the context was parsed three times and the keys listed twice per line (measured:
+    33 -> 16 us of JVM time per 1 KB line, benchmarks/RESULTS.md)."""
     line = F.col("line")
     starts = line.startswith("{")
     with_body = lines.select(
@@ -177,25 +185,30 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
         & j.isNotNull()
         & j[CORRUPT_RECORD].isNull()
     )
-    bad_reason = (
+    known = F.array(*[F.lit(f.name) for f in LINE_JSON_FIELDS if f.name != CORRUPT_RECORD])
+    checked = parsed.select(
+        "*",
         F.when(parsed_ok, F.lit(None).cast("string"))
         .when(F.col("read_error").isNotNull(), F.col("read_error"))
         .when(F.trim(line) == "", F.lit(REASON_BLANK))
         .when(F.col("_body").isNull(), F.lit(REASON_NO_OBJECT))
         .when(F.col("_prefix").isNotNull(), F.lit(REASON_NOT_JSON_AFTER_PREFIX))
         .otherwise(F.lit(REASON_NOT_JSON))
+        .alias("bad_reason"),
+        F.from_json(j["context"], spark_schema_of(CONTEXT_JSON_FIELDS)).alias("_context"),
+        F.when(parsed_ok, F.array_except(F.json_object_keys("_body"), known)).alias("_extra"),
     )
+    bad = F.col("bad_reason").isNotNull()
+    context = F.col("_context")
+    extra = F.col("_extra")
+    has_extra = F.size(extra) > 0  # null (so false) when `_extra` is null
     time_raw = F.coalesce(j["time"], j["timestamp"])
-    known = F.array(*[F.lit(f.name) for f in LINE_JSON_FIELDS if f.name != CORRUPT_RECORD])
-    extra = F.array_except(F.json_object_keys("_body"), known)
-    has_extra = parsed_ok & (F.size(extra) > 0)
-    context = F.from_json(j["context"], spark_schema_of(CONTEXT_JSON_FIELDS))
-    fields = parsed.select(
+    return checked.select(
         KIND,
         "file_uri",
         "line_number",
         KIND_FILE,
-        bad_reason.alias("bad_reason"),
+        "bad_reason",
         j["event_type"].alias("event_type"),
         j["name"].alias("event_name"),
         j["event_source"].alias("event_source"),
@@ -216,13 +229,8 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
         F.col("_prefix").alias("line_prefix"),
         F.when(has_extra, extra).alias("extra_keys"),
         F.when(has_extra, F.col("_body")).alias("line_json"),
-        F.substring(line, 1, max_bad_line_chars).alias("_line"),
-    )
-    bad = F.col("bad_reason").isNotNull()
-    return fields.select(
-        *[c for c in fields.columns if c != "_line"],
-        F.when(bad, F.col("_line")).alias("bad_line"),
-        (~bad & F.col("line_prefix").isNotNull()).alias("recovered"),
+        F.when(bad, F.substring(line, 1, max_bad_line_chars)).alias("bad_line"),
+        (~bad & F.col("_prefix").isNotNull()).alias("recovered"),
     )
 
 
@@ -385,7 +393,12 @@ def read_ledger_without_spark(config: Config) -> LedgerState:
 
 def ensure_tables(spark: SparkSession, config: Config) -> None:
     delta.ensure_tables(
-        spark, config.warehouse.raw_schema, TABLES, TABLE_PARTITIONS, TABLE_COMMENTS
+        spark,
+        config.warehouse.raw_schema,
+        TABLES,
+        TABLE_PARTITIONS,
+        TABLE_COMMENTS,
+        NO_STATS_COLUMNS,
     )
 
 

@@ -58,6 +58,7 @@ from olx_spark.xapi.tables import (
     INPUT_FIELDS,
     LEDGER_FIELDS,
     LEDGER_TABLE,
+    NO_STATS_COLUMNS,
     OUTPUT_FIELDS,
     SKIPPED_TABLE,
     STATEMENT_FIELDS,
@@ -159,7 +160,12 @@ class XapiSummary:
 
 def ensure_tables(spark: SparkSession, config: Config) -> None:
     delta.ensure_tables(
-        spark, config.warehouse.raw_schema, TABLES, TABLE_PARTITIONS, TABLE_COMMENTS
+        spark,
+        config.warehouse.raw_schema,
+        TABLES,
+        TABLE_PARTITIONS,
+        TABLE_COMMENTS,
+        NO_STATS_COLUMNS,
     )
 
 

@@ -127,6 +127,26 @@ TABLE_PARTITIONS = {
     BAD_LINES_TABLE: PARTITION,
     LEDGER_TABLE: PARTITION,
 }
+# Columns Delta collects no min/max statistics for: long text that no query filters on by
+# range (a 32-character prefix skips nothing), and collecting them cost ~25 % of the events
+# write (benchmarks/RESULTS.md). The keys, times, names and ids keep their statistics.
+NO_STATS_COLUMNS = {
+    EVENTS_TABLE: (
+        "event_time_raw",
+        "session",
+        "page",
+        "referer",
+        "agent",
+        "host",
+        "ip",
+        "accept_language",
+        "event_json",
+        "context_json",
+        "line_prefix",
+        "extra_keys",
+        "line_json",
+    ),
+}
 TABLE_COMMENTS = {
     EVENTS_TABLE: "One row per tracking log event (line), common fields typed, payload as JSON.",
     BAD_LINES_TABLE: "Lines of tracking log files that are no JSON event, and why.",

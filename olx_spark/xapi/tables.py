@@ -73,6 +73,8 @@ TABLE_PARTITIONS = {
     SKIPPED_TABLE: LEDGER_PARTITION,
     LEDGER_TABLE: LEDGER_PARTITION,
 }
+# Columns Delta collects no min/max statistics for (see `olx_spark.tracking.tables`).
+NO_STATS_COLUMNS = {STATEMENTS_TABLE: ("statement",)}
 TABLE_COMMENTS = {
     STATEMENTS_TABLE: "xAPI 1.0.3 statements made from tracking log events (Aspects-compatible).",
     SKIPPED_TABLE: "Tracking log events that gave no xAPI statement, counted by name and reason.",

@@ -155,6 +155,10 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
         assert table.columns == table_schema(name).names, name
     detail = spark.sql(f"DESCRIBE DETAIL `{config.warehouse.raw_schema}`.{EVENTS_TABLE}").first()
     assert detail["partitionColumns"] == ["event_date"]
+    stats = detail["properties"]["delta.dataSkippingStatsColumns"].split(",")
+    assert stats[:5] == ["source_system", "file_uri", "file_sha256", "line_number", "retrieved_at"]
+    assert "event_time" in stats and "course_id" in stats
+    assert "event_json" not in stats and "agent" not in stats and "event_date" not in stats
 
     ledger = {
         r["file_uri"].rsplit("/", 1)[-1]: r for r in _rows(spark, config, LEDGER_TABLE, "file_uri")
