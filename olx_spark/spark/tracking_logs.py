@@ -93,6 +93,11 @@ REASON_NOT_JSON = "the line is not a valid JSON object"
 REASON_NOT_JSON_AFTER_PREFIX = "the text after the prefix is not a valid JSON object"
 
 
+# The staged lines are read back once or twice and deleted: the fastest codec, and no Parquet
+# dictionaries (the columns are mostly unique text, so building one per column chunk is wasted).
+STAGING_WRITE_OPTIONS = {"compression": "lz4_raw", "parquet.enable.dictionary": "false"}
+
+
 class TrackingSetupError(ValueError):
     """The run cannot start as configured (PII mode, salt, keyring); the message says why."""
 
@@ -553,7 +558,9 @@ def run_tracking_logs(
             partial(read_partition, settings=settings), spark_schema_of(staging_schema())
         )
         # Not partitioned by kind: a partitioned write sorts every task's rows first.
-        parse_lines(raw, tc.max_bad_line_chars).write.parquet(staging)
+        parse_lines(raw, tc.max_bad_line_chars).write.options(**STAGING_WRITE_OPTIONS).parquet(
+            staging
+        )
         parsed = spark.read.parquet(staging)
         files_df = parsed.where(F.col(KIND) == KIND_FILE).select(f"{KIND_FILE}.*")
 
