@@ -44,6 +44,10 @@ def ensure_table(
 
 
 STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
+# A Delta table's properties reach the Parquet writer's configuration: this one, per column,
+# turns off the dictionary Parquet would otherwise build (and drop, once it overflows) for
+# every column chunk of mostly unique text.
+NO_DICTIONARY_PROPERTY = "parquet.enable.dictionary#{column}"
 
 
 def stats_columns(fields: Iterable[pa.Field], without: Iterable[str], partition: str) -> str:
@@ -54,6 +58,21 @@ def stats_columns(fields: Iterable[pa.Field], without: Iterable[str], partition:
     return ",".join(f.name for f in fields if f.name not in skipped)
 
 
+def tuning_properties(
+    fields: Iterable[pa.Field],
+    partition: str,
+    no_stats: Iterable[str] = (),
+    no_dictionary: Iterable[str] = (),
+) -> dict[str, str]:
+    """Table properties for a table's columns without Delta statistics (`no_stats`) and
+    without Parquet dictionaries (`no_dictionary`)."""
+    props = {NO_DICTIONARY_PROPERTY.format(column=c): "false" for c in no_dictionary}
+    skipped = tuple(no_stats)
+    if skipped:
+        props[STATS_COLUMNS_PROPERTY] = stats_columns(fields, skipped, partition)
+    return props
+
+
 def ensure_tables(
     spark: SparkSession,
     schema: str,
@@ -61,18 +80,20 @@ def ensure_tables(
     partitions: dict[str, str],
     comments: dict[str, str],
     no_stats: Mapping[str, Iterable[str]] | None = None,
+    no_dictionary: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
     """Create each of a job's tables (declared as Arrow fields, in `schema`) that does not
-    exist yet. A table named in `no_stats` gets Delta statistics on its other columns only
-    (`delta.dataSkippingStatsColumns`)."""
+    exist yet. Tables named in `no_stats` / `no_dictionary` get the matching table properties
+    (`tuning_properties`)."""
     for name, fields in tables.items():
         qualified_name = qualified(schema, name)
         if not spark.catalog.tableExists(qualified_name):
-            properties = {}
-            if no_stats and name in no_stats:
-                properties[STATS_COLUMNS_PROPERTY] = stats_columns(
-                    fields, no_stats[name], partitions[name]
-                )
+            properties = tuning_properties(
+                fields,
+                partitions[name],
+                (no_stats or {}).get(name, ()),
+                (no_dictionary or {}).get(name, ()),
+            )
             ensure_table(
                 spark,
                 qualified_name,

@@ -73,6 +73,7 @@ from olx_spark.tracking.tables import (
     LEDGER_FIELDS,
     LEDGER_TABLE,
     LINE_JSON_FIELDS,
+    NO_DICTIONARY_COLUMNS,
     NO_STATS_COLUMNS,
     STATUS_DUPLICATE,
     STATUS_REJECTED,
@@ -404,6 +405,7 @@ def ensure_tables(spark: SparkSession, config: Config) -> None:
         TABLE_PARTITIONS,
         TABLE_COMMENTS,
         NO_STATS_COLUMNS,
+        NO_DICTIONARY_COLUMNS,
     )
 
 

@@ -58,6 +58,7 @@ from olx_spark.xapi.tables import (
     INPUT_FIELDS,
     LEDGER_FIELDS,
     LEDGER_TABLE,
+    NO_DICTIONARY_COLUMNS,
     NO_STATS_COLUMNS,
     OUTPUT_FIELDS,
     SKIPPED_TABLE,
@@ -166,6 +167,7 @@ def ensure_tables(spark: SparkSession, config: Config) -> None:
         TABLE_PARTITIONS,
         TABLE_COMMENTS,
         NO_STATS_COLUMNS,
+        NO_DICTIONARY_COLUMNS,
     )
 
 

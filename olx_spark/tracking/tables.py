@@ -147,6 +147,22 @@ NO_STATS_COLUMNS = {
         "line_json",
     ),
 }
+# Columns Parquet builds no dictionary for: mostly unique text (a dictionary overflows and is
+# dropped per column chunk; building it cost ~20 % of the events write, benchmarks/RESULTS.md).
+# Repeated values (names, ids, courses, agents, files) keep theirs.
+NO_DICTIONARY_COLUMNS = {
+    EVENTS_TABLE: (
+        "event_time_raw",
+        "session",
+        "page",
+        "referer",
+        "ip",
+        "event_json",
+        "context_json",
+        "line_prefix",
+        "line_json",
+    ),
+}
 TABLE_COMMENTS = {
     EVENTS_TABLE: "One row per tracking log event (line), common fields typed, payload as JSON.",
     BAD_LINES_TABLE: "Lines of tracking log files that are no JSON event, and why.",

@@ -75,6 +75,7 @@ TABLE_PARTITIONS = {
 }
 # Columns Delta collects no min/max statistics for (see `olx_spark.tracking.tables`).
 NO_STATS_COLUMNS = {STATEMENTS_TABLE: ("statement",)}
+NO_DICTIONARY_COLUMNS = {STATEMENTS_TABLE: ("statement_id", "statement")}
 TABLE_COMMENTS = {
     STATEMENTS_TABLE: "xAPI 1.0.3 statements made from tracking log events (Aspects-compatible).",
     SKIPPED_TABLE: "Tracking log events that gave no xAPI statement, counted by name and reason.",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from olx_spark.config import Config
@@ -118,6 +119,16 @@ def _count(spark: Any, config: Config, table: str) -> int:
     return spark.table(f"`{config.warehouse.raw_schema}`.{table}").count()
 
 
+def _column_encodings(path: Path) -> dict[str, set[str]]:
+    meta = pq.ParquetFile(path).metadata
+    found: dict[str, set[str]] = {}
+    for group in range(meta.num_row_groups):
+        for i in range(meta.num_columns):
+            column = meta.row_group(group).column(i)
+            found.setdefault(column.path_in_schema, set()).update(column.encodings)
+    return found
+
+
 def _utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC).astimezone().replace(tzinfo=None)  # as Spark collects
 
@@ -159,6 +170,15 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
     assert stats[:5] == ["source_system", "file_uri", "file_sha256", "line_number", "retrieved_at"]
     assert "event_time" in stats and "course_id" in stats
     assert "event_json" not in stats and "agent" not in stats and "event_date" not in stats
+    # The per-column dictionary switch reaches the Parquet writer: in the file of the ~2,000
+    # syslogged events (one payload, one event type, repeated), the payload is written plain
+    # while the event type, left alone, is dictionary-encoded.
+    files = Path(detail["location"].removeprefix("file:")).rglob("*.parquet")
+    largest = max(files, key=lambda f: pq.ParquetFile(f).metadata.num_rows)
+    assert pq.ParquetFile(largest).metadata.num_rows > 1000
+    encodings = _column_encodings(largest)
+    assert not any("DICTIONARY" in e for e in encodings["event_json"]), encodings["event_json"]
+    assert any("DICTIONARY" in e for e in encodings["event_type"]), encodings["event_type"]
 
     ledger = {
         r["file_uri"].rsplit("/", 1)[-1]: r for r in _rows(spark, config, LEDGER_TABLE, "file_uri")
