@@ -50,12 +50,29 @@ STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
 NO_DICTIONARY_PROPERTY = "parquet.enable.dictionary#{column}"
 
 
+def _has_min_max(field: pa.Field) -> bool:
+    """Delta keeps min/max for these types only (it refuses to list others, e.g. booleans,
+    maps and lists, in `delta.dataSkippingStatsColumns`)."""
+    t = field.type
+    return any(
+        check(t)
+        for check in (
+            pa.types.is_string,
+            pa.types.is_integer,
+            pa.types.is_floating,
+            pa.types.is_decimal,
+            pa.types.is_date,
+            pa.types.is_timestamp,
+        )
+    )
+
+
 def stats_columns(fields: Iterable[pa.Field], without: Iterable[str], partition: str) -> str:
-    """The value of `delta.dataSkippingStatsColumns` for a table: every column but the
-    partition column and `without` (long text, where a 32-character min/max helps no query and
-    collecting it costs write time), in table order."""
+    """The value of `delta.dataSkippingStatsColumns` for a table: every column with min/max
+    statistics but the partition column and `without` (long text, where a 32-character min/max
+    helps no query and collecting it costs write time), in table order."""
     skipped = {*without, partition}
-    return ",".join(f.name for f in fields if f.name not in skipped)
+    return ",".join(f.name for f in fields if f.name not in skipped and _has_min_max(f))
 
 
 def tuning_properties(

@@ -20,6 +20,18 @@ def test_stats_columns_keep_table_order_without_partition_and_text() -> None:
     assert stats_columns(FIELDS, ["body", "blob"], "day") == "id,name"
 
 
+def test_stats_columns_leave_out_types_without_min_max() -> None:
+    fields = [
+        pa.field("n", pa.int32()),
+        pa.field("flag", pa.bool_()),
+        pa.field("tags", pa.list_(pa.string())),
+        pa.field("attrs", pa.map_(pa.string(), pa.string())),
+        pa.field("at", pa.timestamp("us", tz="UTC")),
+        pa.field("d", pa.date32()),
+    ]
+    assert stats_columns(fields, [], "d") == "n,at"
+
+
 def test_properties_name_each_column_without_a_dictionary() -> None:
     assert tuning_properties(FIELDS, "day", ["blob"], ["body", "blob"]) == {
         "parquet.enable.dictionary#body": "false",
