@@ -33,7 +33,7 @@ COMMON_CONF = {
     "spark.sql.sources.partitionOverwriteMode": "static",
     # A partitioned write keeps up to this many files open per task instead of sorting all of
     # the task's rows by the partition value first (a task with more values sorts the rest).
-    # A day's tracking log spans one or two event dates: the sort was ~25 % of the events
+    # A day's tracking log spans one or two event dates: the sort cost 6-25 % of the events
     # write (benchmarks/RESULTS.md). Each open file buffers up to a Parquet row group.
     "spark.sql.maxConcurrentOutputFileWriters": "4",
 }

@@ -164,7 +164,7 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
     name: Spark keeps a projection apart, instead of inlining it, when inlining would repeat a
     costly expression, and does not share an expression used only inside `CASE` branches. Written
     inline, the context was parsed three times and the keys listed twice per line (measured:
-    33 -> 16 us of JVM time per 1 KB line, benchmarks/RESULTS.md)."""
+    32.8 -> 21.8 us of JVM time per 1 KB line, text read included, benchmarks/RESULTS.md)."""
     line = F.col("line")
     starts = line.startswith("{")
     with_body = lines.select(

@@ -128,8 +128,8 @@ TABLE_PARTITIONS = {
     LEDGER_TABLE: PARTITION,
 }
 # Columns Delta collects no min/max statistics for: long text that no query filters on by
-# range (a 32-character prefix skips nothing), and collecting them made a write of 1M events
-# ~25 % slower (benchmarks/RESULTS.md). The keys, times, names and ids keep their statistics.
+# range (a 32-character prefix skips nothing), and collecting them made the events write ~15 %
+# slower (benchmarks/whatif_tracking.py, RESULTS.md). The keys, times, names and ids keep theirs.
 NO_STATS_COLUMNS = {
     EVENTS_TABLE: (
         "event_time_raw",
@@ -148,7 +148,7 @@ NO_STATS_COLUMNS = {
     ),
 }
 # Columns Parquet builds no dictionary for: mostly unique text (a dictionary overflows and is
-# dropped per column chunk; building it made a write of 1M events ~15 % slower, RESULTS.md).
+# dropped per column chunk; building it made the events write ~7 % slower, RESULTS.md).
 # Repeated values (names, ids, courses, agents, files) keep theirs.
 NO_DICTIONARY_COLUMNS = {
     EVENTS_TABLE: (
