@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +76,27 @@ def job_command(corpus: Path, warehouse: Path, config: Path) -> list[str]:
     ]
 
 
-def write_config(path: Path, master: str, spark_conf: dict[str, str]) -> None:
+def write_config(
+    path: Path, master: str, spark_conf: dict[str, str], ingest: dict[str, int] | None = None
+) -> None:
     lines = ["[spark]", f"master = {json.dumps(master)}", "", "[spark.conf]"]
     lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in spark_conf.items()]
+    if ingest:
+        lines += ["", "[ingest]"] + [f"{k} = {v}" for k, v in ingest.items()]
     path.write_text("\n".join(lines) + "\n")
+
+
+def pinned_cpus(master: str) -> set[int]:
+    """The first N CPUs this process may run on, N the master's core count: the job pinned to
+    them sees N cores, JVM and Python workers alike (affinity is inherited), so `local[1]`
+    measures one core rather than one task thread beside a JVM free to use the others."""
+    allowed = sorted(os.sched_getaffinity(0))
+    n = _cores(master)
+    if n > len(allowed):
+        raise SystemExit(
+            f"--pin-cpus: {master} needs {n} CPUs, this process may use {len(allowed)}"
+        )
+    return set(allowed[:n])
 
 
 def parse_summary(stdout: str) -> dict[str, Any]:
@@ -99,14 +117,23 @@ def run_job(
     env: dict[str, str] | None = None,
     event_log: Path | None = None,
     py_spy: tuple[str, Path] | None = None,
+    cpus: set[int] | None = None,
 ) -> dict[str, Any]:
-    """One run of the job as a subprocess, its RSS sampled; returns the measurements."""
+    """One run of the job as a subprocess, its RSS sampled; returns the measurements. With
+    `cpus`, the job (and everything it starts) may run only on those CPUs."""
     command = job_command(corpus, warehouse, config)
     load_before = load_average()
     started = time.perf_counter()
     spy = None
     with log.open("w") as err:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+            preexec_fn=None if cpus is None else partial(os.sched_setaffinity, 0, cpus),
+        )
         if py_spy is not None:
             spy = subprocess.Popen(
                 [
@@ -140,6 +167,7 @@ def run_job(
         "rows_written": summary.get("rows_written", {}),
         "blocks_per_s": rounded(blocks / wall, 1),
         "memory": sampler.peaks.as_mib(),
+        "cpus": sorted(cpus) if cpus is not None else None,
         "load_average_before": load_before,
         "load_average_after": load_average(),
         **({"spark_phases": phases} if phases is not None else {}),
@@ -308,6 +336,19 @@ def main(argv: list[str] | None = None) -> int:
         help="extra Spark setting for the job (repeatable)",
     )
     parser.add_argument(
+        "--ingest",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an [ingest] setting for the job, e.g. max_parse_tasks=16 (repeatable)",
+    )
+    parser.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        help="run each master's job on only as many CPUs as it has cores (local[1] on one "
+        "CPU, local[2] on two), so the speed-up is one core against two",
+    )
+    parser.add_argument(
         "--phases",
         action="store_true",
         help="turn on Spark's event log and report wall time per Spark job description",
@@ -343,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
 
     masters: list[str] = args.master or ["local[2]"]
     spark_conf = dict(kv.split("=", 1) for kv in args.spark_conf)
+    ingest = {k: int(v) for k, v in (kv.split("=", 1) for kv in args.ingest)}
     env = dict(os.environ)
     if args.whatif:
         spark_conf["spark.python.daemon.module"] = "whatif_daemon"
@@ -364,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             job_command(args.corpus, base / "<run>", base / "<master>.toml")
         ).replace(sys.executable, ".venv/bin/python"),
         "spark_conf": spark_conf,
+        "ingest": ingest,
+        "pin_cpus": args.pin_cpus,
         "whatif": args.whatif,
         "by_master": {},
     }
@@ -384,11 +428,13 @@ def main(argv: list[str] | None = None) -> int:
                 "spark.eventLog.compress": "false",
             }
         config = base / f"{name}.toml"
-        write_config(config, master, conf)
+        write_config(config, master, conf, ingest)
         load_wait = wait_for_low_load(args.load_threshold, args.max_load_wait)
         spy = (args.py_spy, base / f"{name}-driver.pyspy.txt") if args.py_spy else None
+        cpus = pinned_cpus(master) if args.pin_cpus else None
         run = run_job(
-            args.corpus, warehouse, config, args.interval, base / f"{name}.log", env, event_log, spy
+            *(args.corpus, warehouse, config, args.interval, base / f"{name}.log"),
+            *(env, event_log, spy, cpus),
         )
         run["load_wait"] = load_wait
         mem = run["memory"]

@@ -49,7 +49,8 @@ class S3Config:
 class IngestConfig:
     # File name endings that count as course archives when listing a source.
     archive_suffixes: tuple[str, ...] = (".tar.gz", ".tgz", ".tar", ".zip")
-    # Upper bound on parse tasks per run; archives are packed into this many tasks, largest first.
+    # Upper bound on parse tasks per run. Below it, how many follows Spark's own split rule
+    # (`olx_spark.spark.tasks.TaskSizing`: spark.sql.files.maxPartitionBytes / openCostInBytes).
     max_parse_tasks: int = 2000
 
 
@@ -72,7 +73,7 @@ class PackagesConfig:
     package_suffix: str = ".zip"
     # Packages are loaded in date order, this many per Spark pass (each pass commits on its own).
     packages_per_batch: int = 8
-    # Upper bound on read tasks per pass; members are packed into tasks, largest first.
+    # Upper bound on read tasks per pass; below it, Spark's split rule (`TaskSizing`) decides.
     max_read_tasks: int = 2000
     # Lines are shipped to Spark in chunks of about this many decrypted bytes.
     chunk_bytes: int = 8 * 1024 * 1024
@@ -118,7 +119,7 @@ class TrackingConfig:
     max_line_bytes: int = 16 * 1024 * 1024
     # Bad lines keep at most this many characters of their text.
     max_bad_line_chars: int = 64 * 1024
-    # Upper bound on read tasks per run; files are packed into tasks, largest first.
+    # Upper bound on read tasks per run; below it, Spark's split rule (`TaskSizing`) decides.
     max_read_tasks: int = 2000
 
 

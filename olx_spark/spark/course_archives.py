@@ -22,7 +22,6 @@ Flow of one run (`ingest_course_archives`):
 
 from __future__ import annotations
 
-import heapq
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -59,7 +58,7 @@ from olx_spark.spark.delta import (
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
 from olx_spark.spark.schemas import spark_schema, staging_spark_schema
 from olx_spark.spark.session import local_table_location
-from olx_spark.spark.tasks import task_input_frame
+from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.storage.reading import open_uri
 from olx_spark.summary import FileWarning, IngestSummary
@@ -153,20 +152,6 @@ def parse_partition(
 # ---------------------------------------------------------------------------------------------
 # Driver side
 # ---------------------------------------------------------------------------------------------
-
-
-def pack_tasks(files: list[SourceFile], max_tasks: int) -> list[list[SourceFile]]:
-    """Longest-processing-time packing: largest archives first, each into the lightest task."""
-    if not files:
-        return []
-    n_tasks = max(1, min(len(files), max_tasks))
-    heap = [(0, i) for i in range(n_tasks)]
-    tasks: list[list[SourceFile]] = [[] for _ in range(n_tasks)]
-    for f in sorted(files, key=lambda f: (-f.size, f.uri)):
-        load, i = heapq.heappop(heap)
-        tasks[i].append(f)
-        heapq.heappush(heap, (load + max(f.size, 1), i))
-    return tasks
 
 
 @dataclass(frozen=True)
@@ -362,7 +347,7 @@ def run_course_archives(
         parse = partial(
             parse_partition, job=job, limits=config.limits, s3=config.s3, known_shas=known
         )
-        tasks = pack_tasks(new, config.ingest.max_parse_tasks)
+        tasks = pack_tasks(new, config.ingest.max_parse_tasks, TaskSizing.of(spark))
         spark.sparkContext.setJobDescription(f"parse {len(new)} course archives")
         (
             task_input_frame(spark, tasks, INPUT_SCHEMA)

@@ -86,7 +86,6 @@ from olx_spark.packages.zipmembers import list_members
 from olx_spark.spark.course_archives import (
     CourseArchiveJob,
     _duplicates_in_run,
-    pack_tasks,
     write_course_rows,
 )
 from olx_spark.spark.course_archives import ensure_tables as ensure_course_tables
@@ -103,7 +102,7 @@ from olx_spark.spark.delta import (
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
-from olx_spark.spark.tasks import task_input_frame
+from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import EPOCH, SourceFile, list_source, to_micros
 from olx_spark.storage.ranges import open_seekable
 from olx_spark.summary import FileWarning, IngestSummary
@@ -822,7 +821,7 @@ def _read_staged(
     by_uri = {t.file_uri: t for t in tasks}
     packed = [
         [by_uri[f.uri] for f in task]
-        for task in pack_tasks(as_files, config.packages.max_read_tasks)
+        for task in pack_tasks(as_files, config.packages.max_read_tasks, TaskSizing.of(spark))
     ]
     spark.sparkContext.setJobDescription(f"read {len(tasks)} data package files")
     (

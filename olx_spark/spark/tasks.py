@@ -1,7 +1,8 @@
 """Spreading files over Spark tasks, shared by every ingest job.
 
-The jobs pack their files into tasks on the driver (`pack_tasks` in the course archive job,
-largest first) and then need a DataFrame whose partition i holds exactly the rows of task i, so
+The jobs pack their files into tasks on the driver (`pack_tasks`: as many tasks as Spark would
+make partitions of the same files, the largest files first, each into the lightest task) and
+then need a DataFrame whose partition i holds exactly the rows of task i, so
 that one `mapInArrow` task reads one pack. Building it on the JVM side keeps a Python worker from
 starting just to emit those rows: the rows cross once as Arrow (a local relation) and a `range`
 with one partition per task picks each task's rows through a broadcast join, which keeps the
@@ -10,8 +11,11 @@ range's partitioning (no shuffle, nothing for AQE to coalesce).
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pyarrow as pa
 from pyspark.sql import functions as F
@@ -20,6 +24,74 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TASK_COLUMN = "task"
+MiB = 1024 * 1024
+
+
+class _File(Protocol):
+    """What `pack_tasks` needs of a file (`SourceFile` has it): its URI and size in bytes."""
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+FileT = TypeVar("FileT", bound=_File)
+
+
+@dataclass(frozen=True)
+class TaskSizing:
+    """How many files one task takes, by Spark's own rule for packing files into partitions
+    (`FilePartition.maxSplitBytes`): every file weighs its size plus `open_cost_bytes`, and a
+    task takes about total / `parallelism`, at most `max_task_bytes` and at least
+    `open_cost_bytes`. So a run of many small archives is a few tasks per core, not one task
+    each (each task has a fixed cost in the JVM and the Python worker, and writes its own staging
+    file), while large files still get one task each."""
+
+    parallelism: int = 1
+    max_task_bytes: int = 128 * MiB  # spark.sql.files.maxPartitionBytes
+    open_cost_bytes: int = 4 * MiB  # spark.sql.files.openCostInBytes
+
+    @classmethod
+    def of(cls, spark: SparkSession) -> TaskSizing:
+        """The session's settings: its default parallelism (the cores) and its
+        `spark.sql.files.maxPartitionBytes` / `openCostInBytes`."""
+        # The JVM conf gives the byte sizes as numbers ("128MB", "134217728b" are both valid).
+        conf = spark._jsparkSession.sessionState().conf()
+        return cls(
+            parallelism=max(1, spark.sparkContext.defaultParallelism),
+            max_task_bytes=int(conf.filesMaxPartitionBytes()),
+            open_cost_bytes=int(conf.filesOpenCostInBytes()),
+        )
+
+    def task_count(self, sizes: Sequence[int]) -> int:
+        """Tasks for files of these sizes: total weight over the split size, rounded up, never
+        more than there are files."""
+        if not sizes:
+            return 0
+        total = sum(max(s, 0) + self.open_cost_bytes for s in sizes)
+        split = min(self.max_task_bytes, max(self.open_cost_bytes, total // self.parallelism))
+        return max(1, min(len(sizes), math.ceil(total / max(split, 1))))
+
+
+def pack_tasks(
+    files: Sequence[FileT], max_tasks: int, sizing: TaskSizing | None = None
+) -> list[list[FileT]]:
+    """Longest-processing-time packing: largest files first, each into the lightest task. The
+    number of tasks is `sizing`'s (one file per task without it), at most `max_tasks`."""
+    if not files:
+        return []
+    wanted = len(files) if sizing is None else sizing.task_count([f.size for f in files])
+    n_tasks = max(1, min(wanted, max_tasks))
+    open_cost = 0 if sizing is None else sizing.open_cost_bytes
+    heap = [(0, i) for i in range(n_tasks)]
+    tasks: list[list[FileT]] = [[] for _ in range(n_tasks)]
+    for f in sorted(files, key=lambda f: (-f.size, f.uri)):
+        load, i = heapq.heappop(heap)
+        tasks[i].append(f)
+        heapq.heappush(heap, (load + max(f.size, 1) + open_cost, i))
+    return tasks
 
 
 def task_input_frame(

@@ -36,7 +36,6 @@ from pyspark.sql import functions as F
 from olx_spark.config import Config
 from olx_spark.packages.gpg import GpgSettings, Secret, gpg_settings
 from olx_spark.spark import delta
-from olx_spark.spark.course_archives import pack_tasks
 from olx_spark.spark.delta import (
     append_rows,
     delete_path,
@@ -48,7 +47,7 @@ from olx_spark.spark.delta import (
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
-from olx_spark.spark.tasks import task_input_frame
+from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.summary import FileWarning, IngestSummary
 from olx_spark.tracking.events import (
@@ -556,9 +555,9 @@ def run_tracking_logs(
     staging = f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging/{uuid.uuid4().hex}"
     try:
         spark.sparkContext.setJobDescription(f"read and parse {len(new)} tracking logs")
-        raw = task_input_frame(spark, pack_tasks(new, tc.max_read_tasks), TASK_SCHEMA).mapInArrow(
-            partial(read_partition, settings=settings), spark_schema_of(staging_schema())
-        )
+        raw = task_input_frame(
+            spark, pack_tasks(new, tc.max_read_tasks, TaskSizing.of(spark)), TASK_SCHEMA
+        ).mapInArrow(partial(read_partition, settings=settings), spark_schema_of(staging_schema()))
         # Not partitioned by kind: a partitioned write sorts every task's rows first.
         parse_lines(raw, tc.max_bad_line_chars).write.options(**STAGING_WRITE_OPTIONS).parquet(
             staging

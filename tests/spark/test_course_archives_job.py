@@ -20,12 +20,11 @@ from olx_spark.spark.course_archives import (
     INPUT_SCHEMA,
     CourseArchiveJob,
     ingest_course_archives,
-    pack_tasks,
     read_ledger,
     read_ledger_without_spark,
     run_course_archives,
 )
-from olx_spark.spark.tasks import task_input_frame
+from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import SourceFile
 from tests.spark.courses import TINY_BLOCK_TYPES, tiny_course, write_tar_gz
 
@@ -252,6 +251,21 @@ def test_archives_spread_one_per_task(spark, config, tmp_path):
         f"SELECT archive_sha256, count(*) AS n FROM {_table(config, 'blocks')} GROUP BY 1"
     ).collect()
     assert sorted(r["n"] for r in per_archive) == [6, 6, 6, 6]
+
+
+def test_task_sizing_reads_the_session(spark):
+    """Packing follows the session's cores and its `spark.sql.files.*` split settings."""
+    sizing = TaskSizing.of(spark)
+    assert sizing.parallelism == spark.sparkContext.defaultParallelism
+    assert sizing.max_task_bytes == 128 * 1024 * 1024  # Spark's default maxPartitionBytes
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8m")
+    spark.conf.set("spark.sql.files.openCostInBytes", "1m")
+    try:
+        sizing = TaskSizing.of(spark)
+        assert (sizing.max_task_bytes, sizing.open_cost_bytes) == (8 << 20, 1 << 20)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+        spark.conf.unset("spark.sql.files.openCostInBytes")
 
 
 def test_input_frame_has_one_partition_per_task_built_on_the_jvm(spark):

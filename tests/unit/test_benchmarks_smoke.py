@@ -149,3 +149,37 @@ def test_rss_sampler_classifies_this_process() -> None:
     sampler = RssSampler(os.getpid(), interval=0.01)
     sampler.sample()
     assert sampler.peaks.driver > 0 and sampler.peaks.samples == 1
+
+
+def test_bench_job_config_and_pinning(tmp_path: Path) -> None:
+    """`bench_job.py --ingest` reaches the job's config; `--pin-cpus` gives a master as many
+    CPUs as it has cores (a child started with them sees exactly those)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from bench_job import pinned_cpus, write_config
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    import os
+
+    from olx_spark.config import load_config
+
+    path = tmp_path / "job.toml"
+    write_config(path, "local[1]", {"spark.ui.enabled": "false"}, {"max_parse_tasks": 16})
+    config = load_config(path)
+    assert config.spark.master == "local[1]"
+    assert config.ingest.max_parse_tasks == 16
+    assert config.spark.conf["spark.ui.enabled"] == "false"
+
+    allowed = os.sched_getaffinity(0)
+    one = pinned_cpus("local[1]")
+    assert len(one) == 1 and one <= allowed
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, one),
+    )
+    assert json.loads(done.stdout) == sorted(one)
+    with pytest.raises(SystemExit, match="needs"):
+        pinned_cpus(f"local[{len(allowed) + 1}]")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from olx_spark.config import ConfigError, load_config
-from olx_spark.spark.course_archives import pack_tasks
+from olx_spark.spark.tasks import TaskSizing, pack_tasks
 from olx_spark.storage.listing import SourceFile
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -38,6 +38,36 @@ def test_packing_keeps_every_file_once():
 
 def test_no_files_no_tasks():
     assert pack_tasks([], max_tasks=4) == []
+    assert TaskSizing().task_count([]) == 0
+
+
+MB = 1024 * 1024
+
+
+def test_sizing_follows_sparks_split_rule():
+    """Each file weighs size + open cost; a task takes total / cores, capped at the maximum."""
+    two_cores = TaskSizing(parallelism=2, max_task_bytes=128 * MB, open_cost_bytes=4 * MB)
+    # 200 archives of 3 MB: 1,400 MB of weight, 128 MB per task -> 11 tasks, not 200.
+    assert two_cores.task_count([3 * MB] * 200) == 11
+    # Two small files on two cores: one each (total / cores is below the cap).
+    assert two_cores.task_count([1 * MB, 1 * MB]) == 2
+    # Large files keep a task each; never more tasks than files.
+    assert two_cores.task_count([500 * MB] * 3) == 3
+    # Many cores: the split shrinks to total / cores (no fewer tasks than cores).
+    many = TaskSizing(parallelism=64, max_task_bytes=128 * MB, open_cost_bytes=4 * MB)
+    assert many.task_count([3 * MB] * 200) == 64
+    # Tiny files on many cores: the split is at least the open cost.
+    assert many.task_count([0] * 10) == 10
+
+
+def test_packing_with_sizing_balances_and_keeps_every_file():
+    sizing = TaskSizing(parallelism=2, max_task_bytes=64, open_cost_bytes=1)
+    files = _files(*([10] * 40))  # weight 440 -> 7 tasks of ~64
+    tasks = pack_tasks(files, max_tasks=100, sizing=sizing)
+    assert len(tasks) == 7
+    assert sorted(f.uri for t in tasks for f in t) == sorted(f.uri for f in files)
+    assert max(len(t) for t in tasks) - min(len(t) for t in tasks) <= 1
+    assert len(pack_tasks(files, max_tasks=3, sizing=sizing)) == 3  # the config's cap wins
 
 
 def test_config_file_overrides_defaults(tmp_path):
