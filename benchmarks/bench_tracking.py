@@ -83,6 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.5, help="RSS sampling interval (s)")
     parser.add_argument("--max-load", type=float, default=1.5, help="wait for this 1-min load")
     parser.add_argument("--max-wait", type=float, default=600.0)
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Spark setting for both commands (repeatable)",
+    )
+    parser.add_argument(
+        "--landing-only", action="store_true", help="time the landing only (no xAPI step)"
+    )
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
 
@@ -98,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.warehouse)
     args.warehouse.mkdir(parents=True)
     config = args.warehouse.parent / f"{args.warehouse.name}.toml"
-    config.write_text(f'[spark]\nmaster = "{args.master}"\n')
+    conf = [
+        f"{json.dumps(k)} = {json.dumps(v)}"
+        for k, v in (kv.split("=", 1) for kv in args.spark_conf)
+    ]
+    config.write_text(
+        "\n".join([f"[spark]\nmaster = {json.dumps(args.master)}", "[spark.conf]", *conf]) + "\n"
+    )
     common = ["--warehouse", str(args.warehouse), "--config", str(config)]
     env = {**os.environ, SALT_ENV: os.environ.get(SALT_ENV, "benchmark-salt")}
     waited = wait_for_low_load(args.max_load, args.max_wait)
@@ -113,6 +129,25 @@ def main(argv: list[str] | None = None) -> int:
     land_m["events"] = events
     land_m["events_per_s_job"] = rounded(events / land_m["job_s"], 0)
     land_m["events_per_s_wall"] = rounded(events / land_m["wall_s"], 0)
+
+    lines = [
+        f"landing: {events:,} events in {land_m['job_s']} s job / {land_m['wall_s']} s wall "
+        f"-> {land_m['events_per_s_job']:,.0f} events/s (job)",
+    ]
+    result: dict[str, Any] = {
+        "benchmark": "tracking_logs_and_xapi",
+        "date": now_utc(),
+        "machine": machine_info(with_java=True),
+        "command": " ".join(["benchmarks/bench_tracking.py", *(argv or sys.argv[1:])]),
+        "master": args.master,
+        "spark_conf": args.spark_conf,
+        "load_wait": waited,
+        "generated": generated,
+        "landing": land_m,
+    }
+    if args.landing_only:
+        emit(result, lines, args.json_out)
+        return 0
 
     xapi, xapi_m = run_command(
         ["xapi", "--lms-root-url", LMS, *common],
@@ -137,21 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         m["files_transformed"] = again["files_transformed"]
         reruns.append(m)
 
-    result = {
-        "benchmark": "tracking_logs_and_xapi",
-        "date": now_utc(),
-        "machine": machine_info(with_java=True),
-        "command": " ".join(["benchmarks/bench_tracking.py", *(argv or sys.argv[1:])]),
-        "master": args.master,
-        "load_wait": waited,
-        "generated": generated,
-        "landing": land_m,
-        "xapi": xapi_m,
-        "xapi_noop_reruns": reruns,
-    }
-    lines = [
-        f"landing: {events:,} events in {land_m['job_s']} s job / {land_m['wall_s']} s wall "
-        f"-> {land_m['events_per_s_job']:,.0f} events/s (job)",
+    result |= {"xapi": xapi_m, "xapi_noop_reruns": reruns}
+    lines += [
         f"xapi: {xapi['events_read']:,} events -> {xapi['statements_written']:,} statements in "
         f"{xapi_m['job_s']} s job / {xapi_m['wall_s']} s wall -> "
         f"{xapi_m['statements_per_s_job']:,.0f} statements/s (job)",
