@@ -234,7 +234,7 @@ def test_missing_source_is_a_clear_error(spark, config, tmp_path):
         run_course_archives(spark, config, _job(tmp_path / "nope"))
 
 
-def test_archives_spread_one_per_task(spark, config, tmp_path):
+def test_archives_packed_into_fewer_tasks_each_parsed_once(spark, config, tmp_path):
     src = tmp_path / "src"
     for i in range(4):
         write_tar_gz(src / f"c{i}.tar.gz", tiny_course(f"R{i}"))
