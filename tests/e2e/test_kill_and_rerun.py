@@ -2,7 +2,8 @@
 
 The job runs as the real console script in its own process group (driver and JVM), which is
 SIGKILLed as soon as the first content table has committed and before the ledger has; the
-rerun must then produce exactly the tables of an uninterrupted run.
+rerun must then produce exactly the tables of an uninterrupted run (made in the test's own
+Spark session while the other process runs; both warehouses are then read by that session).
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from olx_spark.olx.tables import ENTITIES, course_table_name
+from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
 from tests.spark.courses import tiny_course, write_tar_gz
 
 pytestmark = pytest.mark.e2e
@@ -42,28 +47,37 @@ def _ingest_cmd(src: Path, warehouse: Path) -> list[str]:
     ]
 
 
-def _query(warehouse: Path, sql: str) -> list[dict]:
-    out = subprocess.run(
-        [*CLI, "sql", sql, "--warehouse", str(warehouse), "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-
-
 def _commit(warehouse: Path, entity: str, version: int) -> Path:
     table = course_table_name("edxorg", entity)
     return warehouse / f"{SCHEMA}.db" / table / "_delta_log" / f"{version:020d}.json"
 
 
-def _table_facts(warehouse: Path) -> dict[str, list]:
+def _kill_at_blocks_commit(
+    proc: subprocess.Popen[bytes], warehouse: Path, outcome: list[str]
+) -> None:
+    """SIGKILL the job's process group as soon as its blocks table has committed."""
+    deadline = time.monotonic() + 300
+    try:
+        while not _commit(warehouse, "blocks", 1).exists():
+            if proc.poll() is not None:
+                outcome.append("ended before it wrote the blocks table")
+                return
+            if time.monotonic() > deadline:
+                outcome.append("never wrote the blocks table")
+                return
+            time.sleep(0.05)
+        outcome.append("killed")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _table_facts(spark: Any, source: Callable[[str], str]) -> dict[str, list]:
     """Per table: the ledger's (file, status) rows or the row count; and any duplicate block.
-    One query (one JVM start) per warehouse: starting Spark is what costs time here."""
+    `source(table)` says where a table is read from (a catalog name or a Delta path)."""
     parts = []
     for entity in ENTITIES:
-        table = course_table_name("edxorg", entity)
+        table = source(course_table_name("edxorg", entity))
         if entity == "archives":
             parts.append(
                 f"SELECT '{entity}' AS t, concat(archive_uri, ' ', status) AS k, count(*) AS n "
@@ -74,21 +88,21 @@ def _table_facts(warehouse: Path) -> dict[str, list]:
     parts.append(
         "SELECT 'duplicate_blocks' AS t, concat_ws(' ', archive_sha256, block_id, "
         "CAST(is_draft AS STRING)) AS k, count(*) AS n "
-        f"FROM {course_table_name('edxorg', 'blocks')} "
+        f"FROM {source(course_table_name('edxorg', 'blocks'))} "
         "GROUP BY archive_sha256, block_id, is_draft HAVING count(*) > 1"
     )
-    rows = _query(warehouse, " UNION ALL ".join(parts) + " ORDER BY t, k")
+    rows = spark.sql(" UNION ALL ".join(parts) + " ORDER BY t, k").collect()
     facts: dict[str, list] = {entity: [] for entity in [*ENTITIES, "duplicate_blocks"]}
     for row in rows:
         facts[row["t"]].append((row["k"], row["n"]))
     return facts
 
 
-def test_killed_run_then_rerun_equals_one_clean_run(tmp_path):
+def test_killed_run_then_rerun_equals_one_clean_run(spark, config, tmp_path):
     src = tmp_path / "src"
     for i in range(6):
         write_tar_gz(src / f"course{i}.tar.gz", tiny_course(f"R{i}"))
-    killed_wh, clean_wh = tmp_path / "killed", tmp_path / "clean"
+    killed_wh = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
 
     proc = subprocess.Popen(
@@ -98,15 +112,15 @@ def test_killed_run_then_rerun_equals_one_clean_run(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 300
-    try:
-        while not _commit(killed_wh, "blocks", 1).exists():
-            assert proc.poll() is None, "the job ended before it wrote the blocks table"
-            assert time.monotonic() < deadline, "the job never wrote the blocks table"
-            time.sleep(0.05)
+    outcome: list[str] = []
+    killer = threading.Thread(target=_kill_at_blocks_commit, args=(proc, killed_wh, outcome))
+    killer.start()
+    try:  # the clean run, in this process's session, while the other one runs to its kill
+        clean = run_course_archives(spark, config, CourseArchiveJob(str(src), "edxorg", "prod"))
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        killer.join()
+    assert outcome == ["killed"]
+    assert (clean.loaded, clean.rejected) == (6, 0)
     # The kill landed between the first content commit and the ledger commit.
     assert not _commit(killed_wh, "archives", 1).exists()
 
@@ -120,16 +134,15 @@ def test_killed_run_then_rerun_equals_one_clean_run(tmp_path):
     )
     summary = json.loads(rerun.stdout[rerun.stdout.index("{") :])
     assert (summary["loaded"], summary["unchanged"]) == (6, 0)
-    subprocess.run(
-        _ingest_cmd(src, clean_wh), env=env, capture_output=True, timeout=600, check=True
-    )
 
-    killed, clean = _table_facts(killed_wh), _table_facts(clean_wh)
-    assert killed["duplicate_blocks"] == [] and clean["duplicate_blocks"] == []
+    tables = killed_wh / f"{SCHEMA}.db"
+    killed = _table_facts(spark, lambda table: f"delta.`{tables / table}`")
+    clean_facts = _table_facts(spark, lambda table: f"`{config.warehouse.raw_schema}`.{table}")
+    assert killed["duplicate_blocks"] == [] and clean_facts["duplicate_blocks"] == []
     for entity in ENTITIES:
         if entity == "archives":
             uris = [(k.rsplit("/", 1)[-1], n) for k, n in killed[entity]]
             assert uris == [(f"course{i}.tar.gz loaded", 1) for i in range(6)]
         else:
-            assert killed[entity] == clean[entity], entity
+            assert killed[entity] == clean_facts[entity], entity
     assert killed["blocks"] == [("", 36)]
