@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 
 from olx_spark.olx.tables import ENTITIES, course_table_name
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+from tests.e2e.killing import start_killer
 from tests.spark.courses import tiny_course, write_tar_gz
 
 pytestmark = pytest.mark.e2e
@@ -50,26 +48,6 @@ def _ingest_cmd(src: Path, warehouse: Path) -> list[str]:
 def _commit(warehouse: Path, entity: str, version: int) -> Path:
     table = course_table_name("edxorg", entity)
     return warehouse / f"{SCHEMA}.db" / table / "_delta_log" / f"{version:020d}.json"
-
-
-def _kill_at_blocks_commit(
-    proc: subprocess.Popen[bytes], warehouse: Path, outcome: list[str]
-) -> None:
-    """SIGKILL the job's process group as soon as its blocks table has committed."""
-    deadline = time.monotonic() + 300
-    try:
-        while not _commit(warehouse, "blocks", 1).exists():
-            if proc.poll() is not None:
-                outcome.append("ended before it wrote the blocks table")
-                return
-            if time.monotonic() > deadline:
-                outcome.append("never wrote the blocks table")
-                return
-            time.sleep(0.05)
-        outcome.append("killed")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def _table_facts(spark: Any, source: Callable[[str], str]) -> dict[str, list]:
@@ -113,8 +91,7 @@ def test_killed_run_then_rerun_equals_one_clean_run(spark, config, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     outcome: list[str] = []
-    killer = threading.Thread(target=_kill_at_blocks_commit, args=(proc, killed_wh, outcome))
-    killer.start()
+    killer = start_killer(proc, _commit(killed_wh, "blocks", 1), outcome)
     try:  # the clean run, in this process's session, while the other one runs to its kill
         clean = run_course_archives(spark, config, CourseArchiveJob(str(src), "edxorg", "prod"))
     finally:

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +24,7 @@ import pytest
 
 from olx_spark.packages.tables import COURSE_STRUCTURE_TABLE, FORUM_TABLE, LEDGER_TABLE
 from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
+from tests.e2e.killing import start_killer
 from tests.packages_fixtures import (
     AUTH_USER,
     COURSE,
@@ -61,27 +59,6 @@ def _tables_dir(warehouse: Path) -> Path:
 
 def _commit(warehouse: Path, table: str, version: int) -> Path:
     return _tables_dir(warehouse) / table / "_delta_log" / f"{version:020d}.json"
-
-
-def _kill_at_first_write(
-    proc: subprocess.Popen[bytes], warehouse: Path, outcome: list[str]
-) -> None:
-    """Watch for the job's first content commit, then SIGKILL its whole process group; what
-    happened goes into `outcome` ("killed", or why not)."""
-    deadline = time.monotonic() + 300
-    try:
-        while not _commit(warehouse, *FIRST_WRITE).exists():
-            if proc.poll() is not None:
-                outcome.append("the job ended before it wrote any table")
-                return
-            if time.monotonic() > deadline:
-                outcome.append("the job never wrote a table")
-                return
-            time.sleep(0.05)
-        outcome.append("killed")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def _content(frame: Any) -> Counter[str]:
@@ -123,8 +100,7 @@ def test_killed_package_run_then_rerun_equals_one_clean_run(
         stderr=subprocess.DEVNULL,
     )
     outcome: list[str] = []
-    killer = threading.Thread(target=_kill_at_first_write, args=(proc, killed, outcome))
-    killer.start()
+    killer = start_killer(proc, _commit(killed, *FIRST_WRITE), outcome)
     try:
         clean = run_data_packages(
             spark, config, DataPackageJob(str(src), gpg_keys.home, PASSPHRASE_ENV)
