@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_job import write_config
 from benchlib import (
     RssSampler,
     emit,
@@ -108,13 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.warehouse)
     args.warehouse.mkdir(parents=True)
     config = args.warehouse.parent / f"{args.warehouse.name}.toml"
-    conf = [
-        f"{json.dumps(k)} = {json.dumps(v)}"
-        for k, v in (kv.split("=", 1) for kv in args.spark_conf)
-    ]
-    config.write_text(
-        "\n".join([f"[spark]\nmaster = {json.dumps(args.master)}", "[spark.conf]", *conf]) + "\n"
-    )
+    write_config(config, args.master, dict(kv.split("=", 1) for kv in args.spark_conf))
     common = ["--warehouse", str(args.warehouse), "--config", str(config)]
     env = {**os.environ, SALT_ENV: os.environ.get(SALT_ENV, "benchmark-salt")}
     waited = wait_for_low_load(args.max_load, args.max_wait)
