@@ -26,10 +26,11 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench_job import write_config
+from bench_job import pinned_cpus, write_config
 from benchlib import (
     RssSampler,
     emit,
@@ -46,14 +47,26 @@ SALT_ENV = "OLX_SPARK_XAPI_SALT"
 
 
 def run_command(
-    args: list[str], log: Path, interval: float, env: dict[str, str]
+    args: list[str],
+    log: Path,
+    interval: float,
+    env: dict[str, str],
+    cpus: set[int] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run `olx-spark ARGS --json` sampled; returns (its JSON summary, measurements)."""
+    """Run `olx-spark ARGS --json` sampled (on `cpus` only, if given); returns (its JSON
+    summary, measurements)."""
     command = [sys.executable, "-m", "olx_spark.cli", *args, "--json"]
     load_before = load_average()
     started = time.perf_counter()
     with log.open("w") as err:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+        proc = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+            preexec_fn=None if cpus is None else partial(os.sched_setaffinity, 0, cpus),
+        )
         with RssSampler(proc.pid, interval) as sampler:
             stdout, _ = proc.communicate()
     wall = time.perf_counter() - started
@@ -94,8 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--landing-only", action="store_true", help="time the landing only (no xAPI step)"
     )
+    parser.add_argument(
+        "--pin-cpus",
+        action="store_true",
+        help="run the commands on as many CPUs as the master has cores (local[1]: one CPU)",
+    )
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
+    cpus = pinned_cpus(args.master) if args.pin_cpus else None
 
     generated: dict[str, Any] | None = None
     if not args.corpus.exists() or not any(args.corpus.iterdir()):
@@ -119,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         args.warehouse.parent / "landing.log",
         args.interval,
         env,
+        cpus,
     )
     events = int(landing["rows_written"].get(EVENTS_TABLE, 0))
     land_m["events"] = events
@@ -135,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(with_java=True),
         "command": " ".join(["benchmarks/bench_tracking.py", *(argv or sys.argv[1:])]),
         "master": args.master,
+        "pinned_cpus": sorted(cpus) if cpus is not None else None,
         "spark_conf": args.spark_conf,
         "load_wait": waited,
         "generated": generated,
@@ -149,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         args.warehouse.parent / "xapi.log",
         args.interval,
         env,
+        cpus,
     )
     xapi_m["events_read"] = xapi["events_read"]
     xapi_m["statements"] = xapi["statements_written"]
@@ -163,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             args.warehouse.parent / f"xapi_rerun{i}.log",
             args.interval,
             env,
+            cpus,
         )
         m["files_transformed"] = again["files_transformed"]
         reruns.append(m)

@@ -71,20 +71,25 @@ class TaskSizing:
         if not sizes:
             return 0
         total = sum(max(s, 0) + self.open_cost_bytes for s in sizes)
-        split = min(self.max_task_bytes, max(self.open_cost_bytes, total // self.parallelism))
+        # Per core rounded up (Spark rounds down, which makes an odd total one task more than
+        # the cores: 2 or 3 tasks for the same small files on 2 cores, by a byte).
+        per_core = -(-total // self.parallelism)
+        split = min(self.max_task_bytes, max(self.open_cost_bytes, per_core))
         return max(1, min(len(sizes), math.ceil(total / max(split, 1))))
 
 
-def pack_tasks(
-    files: Sequence[FileT], max_tasks: int, sizing: TaskSizing | None = None
-) -> list[list[FileT]]:
+# Every file weighs more than a task may take: one file per task (tests; a job uses the
+# session's rule, `TaskSizing.of`).
+ONE_FILE_PER_TASK = TaskSizing(parallelism=1, max_task_bytes=1, open_cost_bytes=1)
+
+
+def pack_tasks(files: Sequence[FileT], max_tasks: int, sizing: TaskSizing) -> list[list[FileT]]:
     """Longest-processing-time packing: largest files first, each into the lightest task. The
-    number of tasks is `sizing`'s (one file per task without it), at most `max_tasks`."""
+    number of tasks is `sizing`'s, at most `max_tasks`."""
     if not files:
         return []
-    wanted = len(files) if sizing is None else sizing.task_count([f.size for f in files])
-    n_tasks = max(1, min(wanted, max_tasks))
-    open_cost = 0 if sizing is None else sizing.open_cost_bytes
+    n_tasks = max(1, min(sizing.task_count([f.size for f in files]), max_tasks))
+    open_cost = sizing.open_cost_bytes
     heap = [(0, i) for i in range(n_tasks)]
     tasks: list[list[FileT]] = [[] for _ in range(n_tasks)]
     for f in sorted(files, key=lambda f: (-f.size, f.uri)):

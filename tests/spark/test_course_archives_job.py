@@ -16,6 +16,7 @@ import pytest
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name, table_schema
+from olx_spark.spark import course_archives as course_archives_job
 from olx_spark.spark.course_archives import (
     INPUT_SCHEMA,
     CourseArchiveJob,
@@ -24,9 +25,10 @@ from olx_spark.spark.course_archives import (
     read_ledger_without_spark,
     run_course_archives,
 )
-from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
+from olx_spark.spark.tasks import ONE_FILE_PER_TASK, TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import SourceFile
 from tests.spark.courses import TINY_BLOCK_TYPES, tiny_course, write_tar_gz
+from tests.spark.packing import record_task_counts
 
 pytestmark = pytest.mark.spark
 
@@ -177,7 +179,7 @@ def test_repacked_archive_with_same_content_has_same_course_version(spark, confi
     assert len({a["course_version"] for a in archives}) == 1
 
 
-def test_bad_archives_are_rejected_and_the_good_ones_load(spark, config, tmp_path):
+def test_bad_archives_are_rejected_and_the_good_ones_load(spark, config, tmp_path, monkeypatch):
     src = tmp_path / "src"
     write_tar_gz(src / "good.tar.gz", tiny_course())
     (src / "not-gzip.tar.gz").write_bytes(b"this is not an archive at all")
@@ -189,8 +191,13 @@ def test_bad_archives_are_rejected_and_the_good_ones_load(spark, config, tmp_pat
     write_tar_gz(src / "partly-broken.tar.gz", broken)
     (src / "empty.tar.gz").write_bytes(gzip.compress(b""))
 
+    task_counts = record_task_counts(monkeypatch, course_archives_job)
     summary = run_course_archives(spark, config, _job(src))
 
+    # Parse tasks sized by Spark's split rule for the session, not one per archive: 6 small
+    # archives on 2 cores are 2 tasks.
+    sizing = TaskSizing.of(spark).task_count([f.stat().st_size for f in src.iterdir()])
+    assert task_counts == [sizing] and sizing == 2
     archives = {r["archive_uri"].rsplit("/", 1)[-1]: r for r in _rows(spark, config, "archives")}
     assert {n: a["status"] for n, a in archives.items()} == {
         "good.tar.gz": "loaded",
@@ -274,7 +281,7 @@ def test_input_frame_has_one_partition_per_task_built_on_the_jvm(spark):
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     sizes = [1000, 10, 10, 10, 10, 10, 10, 5, 3, 900, 1]
     files = [SourceFile(f"file:///a/{i}.tar.gz", s, t0) for i, s in enumerate(sizes)]
-    tasks = pack_tasks(files, max_tasks=4)
+    tasks = pack_tasks(files, max_tasks=4, sizing=ONE_FILE_PER_TASK)
     assert sorted(len(t) for t in tasks) == [1, 1, 4, 5]  # uneven on purpose
 
     frame = task_input_frame(spark, tasks, INPUT_SCHEMA)

@@ -10,6 +10,7 @@ column, and an old-style course spells its id `org/course/run`.
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import pytest
 
 from olx_spark.config import Config
 from olx_spark.packages.tables import BAD_LINES_TABLE, LEDGER_TABLE, dump_table_name
+from olx_spark.spark import data_packages as data_packages_job
 from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
+from olx_spark.spark.tasks import TaskSizing
 from tests.packages_fixtures import (
     ASSESSMENT,
     AUTH_USER,
@@ -33,6 +36,7 @@ from tests.packages_fixtures import (
     write_package,
 )
 from tests.spark.courses import tiny_course, write_tar_gz
+from tests.spark.packing import record_task_counts
 
 pytestmark = pytest.mark.spark
 
@@ -83,7 +87,15 @@ def test_packages_land_every_table_exactly_once(spark, config, tmp_path, gpg_key
     )
     job = DataPackageJob(str(src), gnupg_home=gpg_keys.home, passphrase_env=PASSPHRASE_ENV)
 
+    task_counts = record_task_counts(monkeypatch, data_packages_job)
     first = run_data_packages(spark, config, job)
+
+    # Read tasks sized by Spark's split rule for the session (a member weighs its stored,
+    # compressed size), not one per file: 8 small members on 2 cores are 2 tasks.
+    with zipfile.ZipFile(src / "mitx-2024-01-07.zip") as package:
+        sizes = [info.compress_size for info in package.infolist()]
+    sizing = TaskSizing.of(spark).task_count(sizes)
+    assert task_counts == [sizing] and sizing == 2
 
     assert (first.files_seen, first.loaded, first.rejected, first.duplicates) == (8, 7, 1, 0)
     assert first.loaded_with_errors == 2  # studentmodule and forum each have one bad line

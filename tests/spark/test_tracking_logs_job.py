@@ -20,7 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from olx_spark.config import Config
+from olx_spark.spark import tracking_logs as tracking_logs_job
 from olx_spark.spark.schemas import spark_schema_of
+from olx_spark.spark.tasks import TaskSizing
 from olx_spark.spark.tracking_logs import (
     TrackingLogJob,
     event_rows,
@@ -38,6 +40,7 @@ from olx_spark.tracking.tables import (
     table_schema,
 )
 from tests.packages_fixtures import PASSPHRASE
+from tests.spark.packing import record_task_counts
 
 pytestmark = pytest.mark.spark
 
@@ -153,6 +156,7 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
     )
     job = TrackingLogJob(str(src), gnupg_home=gpg_keys.home, passphrase_env=PASSPHRASE_ENV)
 
+    task_counts = record_task_counts(monkeypatch, tracking_logs_job)
     summary = run_tracking_logs(spark, config, job)
 
     assert (summary.files_seen, summary.loaded, summary.rejected, summary.duplicates) == (
@@ -161,6 +165,10 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
         1,
         0,
     )
+    # Read tasks sized by Spark's split rule for the session, not one per log: 5 small logs
+    # on 2 cores are 2 tasks.
+    sizing = TaskSizing.of(spark).task_count([f.stat().st_size for f in src.iterdir()])
+    assert task_counts == [sizing] and sizing == 2
     for name in TABLES:
         table = spark.table(f"`{config.warehouse.raw_schema}`.{name}")
         assert table.columns == table_schema(name).names, name

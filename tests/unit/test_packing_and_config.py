@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from olx_spark.config import ConfigError, load_config
-from olx_spark.spark.tasks import TaskSizing, pack_tasks
+from olx_spark.spark.tasks import ONE_FILE_PER_TASK, TaskSizing, pack_tasks
 from olx_spark.storage.listing import SourceFile
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -18,18 +18,18 @@ def _files(*sizes: int) -> list[SourceFile]:
 
 
 def test_one_task_per_archive_when_tasks_allow():
-    tasks = pack_tasks(_files(5, 1, 9), max_tasks=10)
+    tasks = pack_tasks(_files(5, 1, 9), max_tasks=10, sizing=ONE_FILE_PER_TASK)
     assert [[f.size for f in t] for t in tasks] == [[9], [5], [1]]
 
 
 def test_huge_archive_gets_a_task_of_its_own():
-    tasks = pack_tasks(_files(1000, 10, 10, 10, 10, 10, 10), max_tasks=2)
+    tasks = pack_tasks(_files(1000, 10, 10, 10, 10, 10, 10), max_tasks=2, sizing=ONE_FILE_PER_TASK)
     assert [[f.size for f in t] for t in tasks] == [[1000], [10] * 6]
 
 
 def test_packing_keeps_every_file_once():
     files = _files(*range(1, 101))
-    tasks = pack_tasks(files, max_tasks=7)
+    tasks = pack_tasks(files, max_tasks=7, sizing=ONE_FILE_PER_TASK)
     assert len(tasks) == 7
     assert sorted(f.uri for t in tasks for f in t) == sorted(f.uri for f in files)
     loads = [sum(f.size for f in t) for t in tasks]
@@ -37,7 +37,7 @@ def test_packing_keeps_every_file_once():
 
 
 def test_no_files_no_tasks():
-    assert pack_tasks([], max_tasks=4) == []
+    assert pack_tasks([], max_tasks=4, sizing=ONE_FILE_PER_TASK) == []
     assert TaskSizing().task_count([]) == 0
 
 
@@ -51,6 +51,9 @@ def test_sizing_follows_sparks_split_rule():
     assert two_cores.task_count([3 * MB] * 200) == 11
     # Two small files on two cores: one each (total / cores is below the cap).
     assert two_cores.task_count([1 * MB, 1 * MB]) == 2
+    # Small files on two cores: as many tasks as cores, whether the total is odd or even.
+    assert two_cores.task_count([1 * MB] * 5) == 2
+    assert two_cores.task_count([1 * MB] * 4 + [1 * MB + 1]) == 2
     # Large files keep a task each; never more tasks than files.
     assert two_cores.task_count([500 * MB] * 3) == 3
     # Many cores: the split shrinks to total / cores (no fewer tasks than cores).
@@ -58,6 +61,11 @@ def test_sizing_follows_sparks_split_rule():
     assert many.task_count([3 * MB] * 200) == 64
     # Tiny files on many cores: the split is at least the open cost.
     assert many.task_count([0] * 10) == 10
+
+
+def test_one_file_per_task_sizing():
+    assert ONE_FILE_PER_TASK.task_count([0, 0, 7, 10**12]) == 4
+    assert len(pack_tasks(_files(0, 0, 3), max_tasks=10, sizing=ONE_FILE_PER_TASK)) == 3
 
 
 def test_packing_with_sizing_balances_and_keeps_every_file():
