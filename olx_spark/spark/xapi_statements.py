@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -31,8 +32,9 @@ from functools import partial
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
-from olx_spark.config import Config
+from olx_spark.config import Config, S3Config
 from olx_spark.olx.tables import PLATFORMS, course_table_name
 from olx_spark.spark import delta
 from olx_spark.spark.delta import (
@@ -44,6 +46,8 @@ from olx_spark.spark.delta import (
 from olx_spark.spark.precheck import read_ledger_columns
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
+from olx_spark.storage.listing import is_s3
+from olx_spark.storage.upload import UPLOADED_SCHEMA, JsonLinesTarget, upload_json_lines
 from olx_spark.tracking.tables import EVENTS_TABLE, WRITTEN_STATUSES
 from olx_spark.tracking.tables import LEDGER_TABLE as TRACKING_LEDGER
 from olx_spark.tracking.tables import TABLES as TRACKING_TABLES
@@ -366,6 +370,34 @@ def transform_to_xapi(
     return run_xapi(session(config), config, job), True
 
 
+def _upload_partition(
+    batches: Iterable[pa.RecordBatch], target: JsonLinesTarget, s3: S3Config
+) -> Iterator[pa.RecordBatch]:
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    task = context.partitionId() if context is not None else 0
+    yield from upload_json_lines(batches, target, task, s3, "statement")
+
+
+def write_json_lines(statements: DataFrame, out: str, config: Config) -> None:
+    """This run's statements as gzip JSON lines under `out`, one folder per statement date: to
+    S3 from the executors with boto3 (a local session has no S3 file system in the JVM), to any
+    other path with Spark's text writer (a folder, HDFS, DBFS...)."""
+    if not is_s3(out):
+        statements.write.mode("append").partitionBy("statement_date").option(
+            "compression", "gzip"
+        ).text(out)
+        return
+    target = JsonLinesTarget(out, "statement_date", uuid.uuid4().hex)
+    statements.select(
+        "statement", F.col("statement_date").cast("string").alias("statement_date")
+    ).mapInArrow(
+        partial(_upload_partition, target=target, s3=config.s3),
+        from_arrow_schema(UPLOADED_SCHEMA),
+    ).collect()
+
+
 def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
     started = time.monotonic()
     settings = job.settings(config)
@@ -476,16 +508,13 @@ def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
 
     if job.out:
         spark.sparkContext.setJobDescription(f"write JSON lines to {job.out}")
-        (
+        written = (
             spark.read.format("delta")
             .load(location)
             .where(F.col("source_file_sha256").isin(shas))
             .select("statement", "statement_date")
-            .write.mode("append")
-            .partitionBy("statement_date")
-            .option("compression", "gzip")
-            .text(job.out)
         )
+        write_json_lines(written, job.out, config)
     append_rows(ledger, table_location(spark, job.table(config, LEDGER_TABLE)))
 
     summary.files_transformed = len(pending)
