@@ -8,9 +8,14 @@ Spark with one core, and times, after a warm-up pass of each:
 - parse variants (output to Spark's `noop` sink): the text alone; `from_json` of the line; the
   context's `from_json` once, and three times as `parse_lines` once wrote it; the line's keys;
   the job's own `parse_lines`;
-- write variants: the job's parsed lines written to a fresh partitioned Delta table, sorted by
-  the partition first or with concurrent writers, with statistics on every column or on the
-  declared ones, with or without Parquet dictionaries for the declared text columns.
+- the line parsed as a `map<string,string>` (its keys from the same parse, as the job now
+  does) against the struct parse plus the context plus the keys (as the job did before);
+- staging variants: the job's parsed lines written as the job stages them (`lz4_raw`), and
+  uncompressed;
+- write variants: the staged lines read alone (`noop`); written as plain partitioned Parquet;
+  written to a fresh partitioned Delta table, sorted by the partition first or with concurrent
+  writers, with statistics on every column or on the declared ones, with or without Parquet
+  dictionaries for the declared text columns.
 
     .venv/bin/python benchmarks/whatif_tracking.py /tmp/b10m/logs/MITx-prod-events-2024-03-01.log.gz \\
         --lines 250000 --scratch /tmp/trk_whatif
@@ -48,14 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     from olx_spark.spark.delta import tuning_properties
     from olx_spark.spark.schemas import spark_schema_of
     from olx_spark.spark.session import get_session
-    from olx_spark.spark.tracking_logs import parse_lines
+    from olx_spark.spark.tracking_logs import STAGING_WRITE_OPTIONS, parse_lines
     from olx_spark.tracking.tables import (
         CONTEXT_JSON_FIELDS,
-        CORRUPT_RECORD,
         EVENT_FIELDS,
         EVENT_PARTITION,
         EVENTS_TABLE,
         LINE_JSON_FIELDS,
+        LINE_JSON_MAP,
         NO_DICTIONARY_COLUMNS,
         NO_STATS_COLUMNS,
     )
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(1 << 30))
     line_schema = spark_schema_of(LINE_JSON_FIELDS)
     context_schema = spark_schema_of(CONTEXT_JSON_FIELDS)
-    known = F.array(*[F.lit(f.name) for f in LINE_JSON_FIELDS if f.name != CORRUPT_RECORD])
+    known = F.array(*[F.lit(f.name) for f in LINE_JSON_FIELDS])
 
     def text() -> DataFrame:
         return spark.read.text(str(sample)).withColumnRenamed("value", "line")
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     def parsed() -> DataFrame:
         return text().select("line", F.from_json("line", line_schema).alias("j"))
 
-    top = [F.col("j")[f.name] for f in LINE_JSON_FIELDS if f.name != CORRUPT_RECORD]
+    top = [F.col("j")[f.name] for f in LINE_JSON_FIELDS]
 
     def context_thrice() -> DataFrame:
         ctx = F.from_json(F.col("j")["context"], context_schema)
@@ -106,6 +111,23 @@ def main(argv: list[str] | None = None) -> int:
             65536,
         )
 
+    def struct_all() -> DataFrame:
+        ctx = F.from_json(F.col("j")["context"], context_schema).alias("c")
+        extra = F.array_except(F.json_object_keys("line"), known).alias("extra")
+        return parsed().select(*top, ctx, extra).select("*", "c.*").drop("c")
+
+    def map_parse() -> DataFrame:
+        # One parse gives the fields (as text) and the keys: no second pass for the keys.
+        m = F.from_json("line", LINE_JSON_MAP).alias("m")
+        mapped = text().select(m)
+        fields = [F.col("m")[f.name].alias(f.name) for f in LINE_JSON_FIELDS]
+        ctx = F.from_json(F.col("m")["context"], context_schema).alias("c")
+        return (
+            mapped.select(*fields, ctx, F.array_except(F.map_keys("m"), known).alias("extra"))
+            .select("*", "c.*")
+            .drop("c")
+        )
+
     parse_variants: dict[str, Callable[[], DataFrame]] = {
         "text": lambda: text().select(F.length("line")),
         "from_json": lambda: parsed().select(*top),
@@ -114,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         "+ keys once": lambda: parsed().select(
             *top, F.array_except(F.json_object_keys("line"), known).alias("extra")
         ),
+        "+ context once + keys once (a struct parse, as the job did before)": struct_all,
+        "the line as a map (keys from the same parse) + context once": map_parse,
         "parse_lines (the job's)": job_lines,
     }
 
@@ -129,8 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         seconds = timed(lambda frame=frame: frame().write.format("noop").mode("overwrite").save())
         results[f"parse: {name}"] = {"seconds": rounded(seconds)}
 
+    def stage(options: dict[str, str]) -> Callable[[], None]:
+        def write() -> None:
+            job_lines().write.options(**options).mode("overwrite").parquet(
+                str(args.scratch / "stage_try")
+            )
+
+        return write
+
+    stage_variants = {
+        "parse_lines -> lz4_raw Parquet (the job's staging)": stage(STAGING_WRITE_OPTIONS),
+        "parse_lines -> uncompressed Parquet": stage(
+            {**STAGING_WRITE_OPTIONS, "compression": "none"}
+        ),
+    }
+    for name, write in stage_variants.items():
+        results[f"stage: {name}"] = {"seconds": rounded(timed(write))}
+
     staged = str(args.scratch / "staged")
-    job_lines().write.parquet(staged)
+    job_lines().write.options(**STAGING_WRITE_OPTIONS).parquet(staged)
     types = {f.name for f in EVENT_FIELDS}
 
     def events() -> DataFrame:
@@ -163,7 +204,18 @@ def main(argv: list[str] | None = None) -> int:
         NO_STATS_COLUMNS[EVENTS_TABLE],
         NO_DICTIONARY_COLUMNS[EVENTS_TABLE],
     )
+
+    def plain_parquet() -> None:
+        spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "4")
+        events().write.mode("overwrite").partitionBy(EVENT_PARTITION).parquet(
+            str(args.scratch / "plain")
+        )
+
     write_variants = {
+        "read the staged lines only (noop)": lambda: (
+            events().write.format("noop").mode("overwrite").save()
+        ),
+        "plain Parquet, partitioned, 4 writers (no Delta)": plain_parquet,
         "sorted by partition, all statistics": delta_write(0, {}),
         "4 concurrent writers, all statistics": delta_write(4, {}),
         "4 writers, declared statistics": delta_write(4, stats),

@@ -1,7 +1,7 @@
 """The tracking log tables: names and columns, declared once, and the JSON shape Spark reads.
 
 Every table is an Arrow schema here; the Spark layer derives its `StructType`s from these (and
-the `from_json` schemas from `LINE_JSON_FIELDS` / `CONTEXT_JSON_FIELDS`), the executors fill
+the `from_json` shapes `LINE_JSON_MAP` / `CONTEXT_JSON_FIELDS`), the executors fill
 the staging layout, and dbt's sources will document the same columns. Change a column here and
 everything follows.
 
@@ -183,10 +183,12 @@ STAGING_FIELDS: list[pa.Field] = [
     pa.field(KIND_FILE, pa.struct(LEDGER_FIELDS)),
 ]
 
-# What Spark's `from_json` reads from a line (every value as text: an object or array comes
-# back as its JSON, a string as its content) and from `context`. Keys not listed here are not
-# columns; `event`/`data` and `context` keep everything below them.
-CORRUPT_RECORD = "_corrupt_record"
+# The top-level keys of a line that have a column, and what Spark's `from_json` reads a line
+# as: a map of every top-level key to its value as text (an object or array comes back as its
+# JSON, a string as its content), so the keys without a column come from the same parse. The
+# context is read with the `CONTEXT_JSON_FIELDS` struct. `event`/`data` and `context` keep
+# everything below them.
+LINE_JSON_MAP = "map<string,string>"
 LINE_JSON_FIELDS: list[pa.Field] = [
     pa.field(name, pa.string())
     for name in (
@@ -206,7 +208,6 @@ LINE_JSON_FIELDS: list[pa.Field] = [
         "event",
         "data",
         "context",
-        CORRUPT_RECORD,
     )
 ]
 CONTEXT_JSON_FIELDS: list[pa.Field] = [
