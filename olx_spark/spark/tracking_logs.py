@@ -7,9 +7,9 @@ Flow of one run:
 2. Executors (`mapInArrow`): stream each file once (decrypt, gunzip) and ship its lines in bulk
    as Arrow `(file_uri, line_number, line)`, then the file's ledger row
    (`olx_spark.tracking.files`). In the same stage, in the JVM: a prefix before the JSON is cut
-   off (`regexp_extract`, only for lines not starting with `{`), the line is parsed with
-   `from_json` against the declared schema (`olx_spark.tracking.tables`), the payload and
-   context are kept as JSON text, the time is parsed with `try_to_timestamp`, and lines that
+   off (`regexp_extract`, only for lines not starting with `{`), the line is parsed once with
+   `from_json` as a map of its top-level keys (the declared ones, `olx_spark.tracking.tables`,
+   become columns; the others are listed), the payload and context are kept as JSON text, the time is parsed with `try_to_timestamp`, and lines that
    are no JSON object get a reason. All of it is staged once as Parquet.
 3. Driver: a file whose content (plaintext sha256) is already loaded, or loaded earlier in this
    run under another name, is a `duplicate`. For the other files that loaded (fully, or up to a
