@@ -35,7 +35,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bench_floor import floor_result
 from bench_floor import summary_lines as floor_summary_lines
@@ -99,6 +99,21 @@ def pinned_cpus(master: str) -> set[int]:
     return set(allowed[:n])
 
 
+def start_job(
+    command: list[str], err: IO[str], env: dict[str, str] | None, cpus: set[int] | None
+) -> subprocess.Popen[str]:
+    """`command` started with its stdout piped (text) and stderr to `err`; with `cpus`, it and
+    everything it starts may run only on those CPUs."""
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=err,
+        text=True,
+        env=env,
+        preexec_fn=None if cpus is None else partial(os.sched_setaffinity, 0, cpus),
+    )
+
+
 def parse_summary(stdout: str) -> dict[str, Any]:
     """The job's `--json` summary (an indented JSON object) out of its stdout."""
     match = re.search(r"^\{", stdout, re.MULTILINE)
@@ -126,14 +141,7 @@ def run_job(
     started = time.perf_counter()
     spy = None
     with log.open("w") as err:
-        proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env=env,
-            preexec_fn=None if cpus is None else partial(os.sched_setaffinity, 0, cpus),
-        )
+        proc = start_job(command, err, env, cpus)
         if py_spy is not None:
             spy = subprocess.Popen(
                 [

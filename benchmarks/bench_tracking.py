@@ -23,14 +23,12 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench_job import pinned_cpus, write_config
+from bench_job import pinned_cpus, start_job, write_config
 from benchlib import (
     RssSampler,
     emit,
@@ -59,14 +57,7 @@ def run_command(
     load_before = load_average()
     started = time.perf_counter()
     with log.open("w") as err:
-        proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env=env,
-            preexec_fn=None if cpus is None else partial(os.sched_setaffinity, 0, cpus),
-        )
+        proc = start_job(command, err, env, cpus)
         with RssSampler(proc.pid, interval) as sampler:
             stdout, _ = proc.communicate()
     wall = time.perf_counter() - started

@@ -7,28 +7,18 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import replace
-from typing import Any
 
 import pytest
 
-from olx_spark.config import Config
 from olx_spark.spark.tracking_logs import TrackingLogJob, ingest_tracking_logs
 from olx_spark.spark.xapi_statements import XapiJob, run_xapi
 from olx_spark.tracking.tables import EVENTS_TABLE, LEDGER_TABLE
 from olx_spark.xapi.tables import STATEMENTS_TABLE
+from tests.spark.test_data_packages_s3 import _rows, no_session
 from tests.spark.test_s3_source import bucket  # noqa: F401  (the bucket fixture)
 from tests.spark.test_xapi_job import DAY1, LMS, SALT, SALT_ENV, _pseudonym
 
 pytestmark = pytest.mark.spark
-
-
-def no_session(_: Config) -> Any:
-    raise AssertionError("a run with nothing new built a Spark session")
-
-
-def _rows(spark: Any, config: Config, table: str, columns: str) -> list[tuple[Any, ...]]:
-    name = f"`{config.warehouse.raw_schema}`.`{table}`"
-    return [tuple(r) for r in spark.sql(f"SELECT {columns} FROM {name} ORDER BY 1, 2").collect()]
 
 
 def test_logs_from_a_bucket_and_statements_out_to_one(
@@ -56,11 +46,13 @@ def test_logs_from_a_bucket_and_statements_out_to_one(
     assert (summary.files_seen, summary.loaded, summary.rejected) == (2, 2, 0)
     gz_uri = f"{source}MITx-prod-events-2024-03-03.log.gz"
     plain_uri = f"{source}sub/tracking.log"
-    assert _rows(spark, config, LEDGER_TABLE, "file_uri, line_count, event_count, status") == [
+    assert _rows(spark, config, LEDGER_TABLE, "file_uri, line_count, event_count, status", "1") == [
         (gz_uri, 6, 6, "loaded"),
         (plain_uri, 2, 0, "loaded"),  # "not json" and the first event cut at byte 200: both bad
     ]
-    events = _rows(spark, config, EVENTS_TABLE, "file_uri, line_number, event_name, user_id")
+    events = _rows(
+        spark, config, EVENTS_TABLE, "file_uri, line_number, event_name, user_id", "1, 2"
+    )
     assert events == [
         (gz_uri, i + 1, line.get("name"), line["context"].get("user_id"))
         for i, line in enumerate(DAY1)
@@ -85,7 +77,7 @@ def test_logs_from_a_bucket_and_statements_out_to_one(
         .decode()
         .splitlines()
     ]
-    table = _rows(spark, config, STATEMENTS_TABLE, "statement_id, actor_id")
+    table = _rows(spark, config, STATEMENTS_TABLE, "statement_id, actor_id", "1")
     assert sorted((s["id"], s["actor"]["account"]["name"]) for s in uploaded) == table
     assert {actor for _, actor in table} == {
         _pseudonym("7"),
