@@ -9,8 +9,9 @@ Flow of one run:
    (`olx_spark.tracking.files`). In the same stage, in the JVM: a prefix before the JSON is cut
    off (`regexp_extract`, only for lines not starting with `{`), the line is parsed once with
    `from_json` as a map of its top-level keys (the declared ones, `olx_spark.tracking.tables`,
-   become columns; the others are listed), the payload and context are kept as JSON text, the time is parsed with `try_to_timestamp`, and lines that
-   are no JSON object get a reason. All of it is staged once as Parquet.
+   become columns; the others are listed), the payload and context are kept as JSON text, the
+   time is parsed with `try_to_timestamp`, and lines that are no JSON object get a reason. All
+   of it is staged once as Parquet.
 3. Driver: a file whose content (plaintext sha256) is already loaded, or loaded earlier in this
    run under another name, is a `duplicate`. For the other files that loaded (fully, or up to a
    damaged gzip), replace their rows (`replaceWhere file_sha256 IN ...`: rows a killed run left
@@ -159,11 +160,11 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
     shortened, of bad lines only) and `recovered` (an event found behind a prefix).
 
     Built as a chain of projections in which every costly expression (`from_json` of the line,
-    of its context, the reason) is computed once and then referred to by
-    name: Spark keeps a projection apart, instead of inlining it, when inlining would repeat a
-    costly expression, and does not share an expression used only inside `CASE` branches. Written
-    inline, the context was parsed three times and the keys listed twice per line (measured:
-    32.8 -> 21.8 us of JVM time per 1 KB line, text read included, benchmarks/RESULTS.md)."""
+    of its context, the reason) is computed once and then referred to by name: Spark keeps a
+    projection apart, instead of inlining it, when inlining would repeat a costly expression,
+    and does not share an expression used only inside `CASE` branches. Written inline, the
+    context was parsed three times and the keys listed twice per line (measured: 32.8 -> 21.8
+    us of JVM time per 1 KB line, text read included, benchmarks/RESULTS.md)."""
     line = F.col("line")
     starts = line.startswith("{")
     with_body = lines.select(
@@ -178,8 +179,8 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
     # The line as a map of its top-level keys to their values as text (an object or array as
     # its JSON, a string as its content): one parse gives the declared fields and the keys with
     # no column (a struct parse needs `json_object_keys`, a second pass over the line, for
-    # those: measured 17.7 against 15.0 us per 1 KB line with the context, RESULTS.md). Not a
-    # JSON object, or malformed: null. A key given twice: the last value, as a struct parse.
+    # those: 18.0 against 15.5 us per 1 KB line with the context and the text read, one core,
+    # RESULTS.md). Not a JSON object, or malformed: null. A key given twice: the last value.
     parsed = with_body.select("*", F.from_json("_body", LINE_JSON_MAP).alias("_j"))
     j = F.col("_j")
     parsed_ok = F.col("read_error").isNull() & F.col("_body").isNotNull() & j.isNotNull()
