@@ -33,9 +33,8 @@ from benchlib import (
     RssSampler,
     emit,
     load_average,
-    machine_info,
-    now_utc,
     rounded,
+    spark_result_header,
     wait_for_low_load,
 )
 
@@ -141,10 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         f"-> {land_m['events_per_s_job']:,.0f} events/s (job)",
     ]
     result: dict[str, Any] = {
-        "benchmark": "tracking_logs_and_xapi",
-        "date": now_utc(),
-        "machine": machine_info(with_java=True),
-        "command": " ".join(["benchmarks/bench_tracking.py", *(argv or sys.argv[1:])]),
+        **spark_result_header("tracking_logs_and_xapi", "benchmarks/bench_tracking.py", argv),
         "master": args.master,
         "pinned_cpus": sorted(cpus) if cpus is not None else None,
         "spark_conf": args.spark_conf,

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import emit, load_average, machine_info, now_utc, rounded, wait_for_low_load
+from benchlib import emit, load_average, rounded, spark_result_header, wait_for_low_load
 
 STEPS = ("text", "from_json", "parquet")
 
@@ -95,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.scratch, ignore_errors=True)
 
     result = {
-        "benchmark": "tracking_logs_floor",
-        "date": now_utc(),
-        "machine": machine_info(with_java=True),
-        "command": " ".join(["benchmarks/bench_tracking_floor.py", *(argv or sys.argv[1:])]),
+        **spark_result_header("tracking_logs_floor", "benchmarks/bench_tracking_floor.py", argv),
         "master": args.master,
         "files": len(paths),
         "lines": lines,

@@ -113,6 +113,17 @@ def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def spark_result_header(benchmark: str, script: str, argv: Sequence[str] | None) -> dict[str, Any]:
+    """The first keys of a Spark benchmark's result: its name, when, the machine (with Java and
+    the Spark packages) and the command as run (`script` is its path from the repository)."""
+    return {
+        "benchmark": benchmark,
+        "date": now_utc(),
+        "machine": machine_info(with_java=True),
+        "command": " ".join([script, *(argv or sys.argv[1:])]),
+    }
+
+
 def list_archives(corpus: Path, limit: int | None = None) -> list[Path]:
     """The corpus's archives (`*.tar.gz`, `*.tgz`, `*.tar`, recursively), sorted by path."""
     if not corpus.is_dir():

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchlib import emit, load_average, machine_info, now_utc, rounded
+from benchlib import emit, load_average, rounded, spark_result_header
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,10 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results.values():
         r["us_per_line"] = rounded(r["seconds"] / args.lines * 1e6, 1)
     result: dict[str, Any] = {
-        "benchmark": "tracking_whatif",
-        "date": now_utc(),
-        "machine": machine_info(with_java=True),
-        "command": " ".join(["benchmarks/whatif_tracking.py", *(argv or sys.argv[1:])]),
+        **spark_result_header("tracking_whatif", "benchmarks/whatif_tracking.py", argv),
         "lines": args.lines,
         "load_before": load_before,
         "load_after": load_after,
