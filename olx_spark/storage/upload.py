@@ -72,14 +72,14 @@ def upload_json_lines(
                 files[key][1].write(("\n".join(lines.to_pylist()) + "\n").encode("utf-8"))
                 counts[key] += len(lines)
         client: Any = s3_client(s3)
-        uris = []
+        uris, lines_per_file = [], []
         for key, (path, out) in sorted(files.items()):
             out.close()
             bucket, name = target.key(key, task)
             client.upload_file(str(path), bucket, name)
             uris.append(f"s3://{bucket}/{name}")
+            lines_per_file.append(counts[key])
         if uris:
-            lines_per_file = [counts[key] for key in sorted(files)]
             yield pa.record_batch(
                 [pa.array(uris, pa.string()), pa.array(lines_per_file, pa.int64())],
                 schema=UPLOADED_SCHEMA,
