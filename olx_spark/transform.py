@@ -10,7 +10,7 @@ setting dbt-spark forces (`spark.sql.ansi.enabled=false`) is put back when dbt i
 
 Schemas: the raw tables are in `config.warehouse.raw_schema` (dbt var `raw_schema`); dbt's base
 schema is that name without its `_raw` suffix (dbt var `target_schema`), and models land in
-`{base}_staging` and `{base}_intermediate` (e.g. `ol_warehouse_local_staging`).
+`{base}_staging`, `{base}_intermediate` and `{base}_marts` (e.g. `ol_warehouse_local_marts`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def dbt_base_schema(raw_schema: str) -> str:
 
 
 def dbt_schema(config: Config, layer: str) -> str:
-    """Where a dbt layer (`staging`, `intermediate`) lands for this config."""
+    """Where a dbt layer (`staging`, `intermediate`, `marts`) lands for this config."""
     return f"{dbt_base_schema(config.warehouse.raw_schema)}_{layer}"
 
 
