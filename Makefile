@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WAREHOUSE ?= ./warehouse
+REPORT ?= ./report
 
 .PHONY: setup demo test lint format clean
 
@@ -26,6 +27,7 @@ demo: setup
 	$(BIN)/olx-spark transform --warehouse $(WAREHOUSE)
 	$(BIN)/olx-spark sql --warehouse $(WAREHOUSE) \
 		"SELECT course_id, status, block_count, course_version FROM raw__edxorg__s3__course_xml_archives ORDER BY course_id"
+	$(BIN)/olx-spark report --out $(REPORT) --warehouse $(WAREHOUSE)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -39,4 +41,4 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(WAREHOUSE) spark-warehouse metastore_db derby.log .pytest_cache
+	rm -rf $(WAREHOUSE) $(REPORT) spark-warehouse metastore_db derby.log .pytest_cache

@@ -195,11 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     transform = commands.add_parser(
         "transform",
-        help="run the dbt project (dbt build: staging + intermediate models and their tests)",
+        help="run the dbt project (dbt build: staging, intermediate and marts models, and their tests)",
         description=(
             "Run `dbt build` on the dbt project in dbt/ with its local profile, inside this "
             "process and on the same Spark session, warehouse and catalog the ingest jobs use. "
-            "Staging models are incremental (merge on Delta): running twice changes nothing."
+            "Staging models and the daily/weekly activity marts are incremental (merge on Delta): "
+            "running twice changes nothing. Marts land in the `_marts` schema (see README)."
         ),
     )
     transform.add_argument(
@@ -224,6 +225,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(dbt)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, metavar="DBT_ARGS")
+
+    report = commands.add_parser(
+        "report",
+        help="write the static HTML report of the marts (opens offline in a browser)",
+        description=(
+            "Write a static HTML report over the dbt marts (build them first with `olx-spark "
+            "transform`) into OUT: index.html (every course run: the general report table, "
+            "enrollment over time), courses/<course>.html (per course run: KPIs, enrollment by "
+            "mode, the funnel, demographics, weekly activity, grades, engagement per section, "
+            "videos, problems, engagement against outcome), data/ (a CSV beside every chart and "
+            "table) and assets/plotly.min.js (the charting library: no network needed). The "
+            "numbers are aggregated in Spark."
+        ),
+    )
+    report.add_argument("--out", required=True, metavar="DIR", help="folder to write it to")
+    report.add_argument(
+        "--course",
+        nargs="+",
+        action="extend",
+        metavar="ID",
+        help="only these course runs (ids as the source spells them); default: every one",
+    )
+    _common(report)
 
     sql = commands.add_parser(
         "sql",
@@ -326,6 +350,25 @@ def cmd_sql(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, config: Config) -> int:
+    from olx_spark.report import ReportError, build_report
+
+    spark = _session(config)
+    try:
+        summary = build_report(
+            spark, config, args.out, courses=args.course or (), progress=_progress
+        )
+    except ReportError as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
+    print(summary.render())
+    return 0
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)
+
+
 def cmd_transform(args: argparse.Namespace, config: Config) -> int:
     from olx_spark.transform import run_transform
 
@@ -395,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_sql(args, config)
     if args.command == "transform":
         return cmd_transform(args, config)
+    if args.command == "report":
+        return cmd_report(args, config)
     if args.command == "dbt":
         return cmd_dbt(args, config)
     raise AssertionError(f"unhandled command {args.command}")
