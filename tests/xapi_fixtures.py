@@ -1,10 +1,14 @@
 """Helpers for the xAPI tests: one settings object, an event builder, and a check that every
-statement a transformer returns is valid xAPI 1.0.3 before its content is compared."""
+statement a transformer returns is valid xAPI 1.0.3 before its content is compared; and, for
+whole tracking-log lines, `input_row` (the line as the xAPI job receives it from the landed
+events table) and `line_statements` (the statements the job writes for it)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from olx_spark.xapi.batch import BatchSettings, transform_rows
 from olx_spark.xapi.event import Event
 from olx_spark.xapi.registry import transform_event
 from olx_spark.xapi.statement import Settings, Statement
@@ -65,3 +69,59 @@ def common_extensions() -> dict[str, Any]:
         "https://w3id.org/xapi/openedx/extension/transformer-version": "olx-spark@test",
         "https://w3id.org/xapi/openedx/extensions/session-id": SESSION,
     }
+
+
+def _text(value: Any) -> str | None:
+    """A top-level value as the landing's `from_json` map gives it: a string as is, anything
+    else as its JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _payload_json(value: Any) -> str | None:
+    """The payload as `event_json` keeps it (`olx_spark.spark.tracking_logs.json_text`)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.lstrip()[:1] in ("{", "[") else json.dumps(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def input_row(line: dict[str, Any], course_name: str | None = COURSE_NAME) -> dict[str, Any]:
+    """A tracking-log line (as a dict) -> the row the xAPI job's executors get for it: the
+    columns the landing keeps (`olx_spark.spark.tracking_logs.parse_lines`) as
+    `olx_spark.spark.xapi_statements.event_inputs` selects them, the actor mapped to ACTOR."""
+    context = line.get("context") if isinstance(line.get("context"), dict) else {}
+    payload = line["event"] if line.get("event") is not None else line.get("data")
+    fields = payload if isinstance(payload, dict) else {}
+    user_id = context.get("user_id", fields.get("user_id"))
+    return {
+        "file_sha256": "f" * 64,
+        "line_number": 1,
+        "name": line.get("name") or line.get("event_type"),
+        "event_source": _text(line.get("event_source")),
+        "event_time_raw": _text(line.get("time", line.get("timestamp"))),
+        "session": _text(line.get("session")),
+        "page": _text(line.get("page")),
+        "referer": _text(line.get("referer")),
+        "course_id": context.get("course_id"),
+        "org_id": context.get("org_id"),
+        "event_json": _payload_json(payload),
+        "context_json": _text(line.get("context")),
+        "actor_user_id": user_id if isinstance(user_id, int) else None,
+        "actor_username": line.get("username") or fields.get("username"),
+        "external_user_id": ACTOR,
+        "course_name": course_name,
+    }
+
+
+def line_statements(line: dict[str, Any], course_name: str | None = COURSE_NAME) -> list[Any]:
+    """The statements the xAPI job writes for one tracking-log line, each checked valid."""
+    settings = BatchSettings(LMS, SETTINGS.transformer_version, salt="", mapping=True)
+    rows = transform_rows([input_row(line, course_name)], settings).to_pylist()
+    assert all(row["reason"] is None for row in rows), rows
+    statements = [json.loads(row["statement"]) for row in rows]
+    for stmt in statements:
+        assert problems(stmt) == [], problems(stmt)
+    return statements

@@ -87,8 +87,8 @@ from olx_spark.tracking.tables import (
 JOB_NAME = "ingest tracking-logs"
 SALT_COLUMN = "_pii_salt"
 
-# Reasons a line is bad (besides the reader's own: not UTF-8, too long, cut off).
-REASON_BLANK = "the line is blank"
+# Reasons a line is bad (besides the reader's own: not UTF-8, too long, cut off). Blank lines
+# never get here: the reader skips them (`olx_spark.tracking.lines`).
 REASON_NO_OBJECT = "the line holds no JSON object"
 REASON_NOT_JSON = "the line is not a valid JSON object"
 REASON_NOT_JSON_AFTER_PREFIX = "the text after the prefix is not a valid JSON object"
@@ -189,7 +189,6 @@ def parse_lines(lines: DataFrame, max_bad_line_chars: int) -> DataFrame:
         "*",
         F.when(parsed_ok, F.lit(None).cast("string"))
         .when(F.col("read_error").isNotNull(), F.col("read_error"))
-        .when(F.trim(line) == "", F.lit(REASON_BLANK))
         .when(F.col("_body").isNull(), F.lit(REASON_NO_OBJECT))
         .when(F.col("_prefix").isNotNull(), F.lit(REASON_NOT_JSON_AFTER_PREFIX))
         .otherwise(F.lit(REASON_NOT_JSON))

@@ -11,6 +11,11 @@ decryption) are not damage and propagate.
 a handful of times, never a line, when the text is valid UTF-8). A line that cannot be read as
 text comes out with a `read_error`: not UTF-8, longer than the limit (only its start is kept,
 the rest is skipped without being held), or cut off by the damage that ended the file.
+
+Blank lines (empty, or ASCII whitespace only: what a `\r\n` file, a trailing newline too many
+or a padded log leaves) are not lines: they are skipped, neither emitted nor counted, and every
+other line keeps its own number in the file (so the numbers skip the blank ones). Any other
+text that is no event (a comment, a syslog header alone) is a line, and a bad one later.
 """
 
 from __future__ import annotations
@@ -160,39 +165,60 @@ def _head(data: bytes, keep_bytes: int) -> str:
     return data[:keep_bytes].decode("utf-8", errors="replace")
 
 
+def _blank(data: bytes) -> bool:
+    """Whether `data` is a blank line: empty, or ASCII whitespace only."""
+    return not data or data.isspace()
+
+
+def _without_blanks(batch: LineBatch) -> LineBatch:
+    """`batch` without its blank lines (the common case, none, costs one pass of a kernel that
+    stops at a line's first non-blank byte)."""
+    lines = batch.lines
+    blank = pc.or_(pc.equal(pc.binary_length(lines), 0), pc.ascii_is_space(lines))
+    if not pc.any(blank).as_py():
+        return batch
+    keep = pc.invert(blank)
+    return LineBatch(batch.numbers.filter(keep), lines.filter(keep), batch.errors.filter(keep))
+
+
 @dataclass
 class LineSplitter:
     """Feed plaintext chunks, get `LineBatch`es; `finish()` flushes the last line."""
 
     max_line_bytes: int
     keep_bytes: int = 64 * 1024  # of a too-long line, the start kept as its text
-    count: int = 0  # lines emitted so far
+    count: int = 0  # lines read so far, blank ones included: the last line's number
     _rest: bytes = b""
     _long_head: bytes | None = None  # start of the too-long line being skipped
     _long_size: int = 0
+    _long_blank: bool = False  # the too-long line is whitespace so far
     _pending: list[tuple[int, str, str]] = field(default_factory=list)
 
     def _start_long(self, data: bytes) -> None:
         self._long_head = data[: self.keep_bytes]
         self._long_size = len(data)
+        self._long_blank = _blank(data)
 
     def _end_long(self, tail_size: int) -> None:
         assert self._long_head is not None
         self.count += 1
         size = self._long_size + tail_size
-        self._pending.append(
-            (
-                self.count,
-                _head(self._long_head, self.keep_bytes),
-                too_long_error(self.max_line_bytes, size),
+        if not self._long_blank:
+            self._pending.append(
+                (
+                    self.count,
+                    _head(self._long_head, self.keep_bytes),
+                    too_long_error(self.max_line_bytes, size),
+                )
             )
-        )
         self._long_head = None
         self._long_size = 0
 
     def feed(self, chunk: bytes) -> Iterator[LineBatch]:
         if self._long_head is not None:
             cut = chunk.find(NEWLINE)
+            tail = chunk if cut < 0 else chunk[:cut]
+            self._long_blank = self._long_blank and _blank(tail)
             if cut < 0:
                 self._long_size += len(chunk)
                 return
@@ -213,7 +239,9 @@ class LineSplitter:
             self._start_long(self._rest)
             self._rest = b""
         yield from self._flush_pending()
-        yield self._batch(_split(buffer[:cut]))
+        batch = self._batch(_split(buffer[:cut]))
+        if len(batch):
+            yield batch
 
     def finish(self, cut_off: bool = False) -> Iterator[LineBatch]:
         """The last line (no newline after it). `cut_off`: the file ended in damage, so the last
@@ -224,6 +252,8 @@ class LineSplitter:
         if self._rest:
             rest, self._rest = self._rest, b""
             batch = self._batch(pa.array([rest], pa.large_binary()))
+            if not len(batch):  # blank (even where the damage cut it off: nothing is lost)
+                return
             if cut_off:
                 batch = LineBatch(
                     batch.numbers, batch.lines, pa.array([ERROR_CUT_OFF], pa.string())
@@ -242,20 +272,28 @@ class LineSplitter:
         )
 
     def _batch(self, raw: pa.Array) -> LineBatch:
+        """The lines `raw`, numbered on from `count`, blank ones left out."""
         n = len(raw)
-        numbers = pa.array(np.arange(self.count + 1, self.count + n + 1, dtype=np.int64))
+        first = self.count + 1
         self.count += n
         lengths = pc.binary_length(raw)
         too_long = pc.greater(lengths, self.max_line_bytes)
         if not pc.any(too_long).as_py():
             try:
-                return LineBatch(numbers, raw.cast(pa.string()), pa.nulls(n, pa.string()))
+                lines = raw.cast(pa.string())
             except pa.ArrowInvalid:
                 pass
+            else:
+                numbers = pa.array(np.arange(first, first + n, dtype=np.int64))
+                return _without_blanks(LineBatch(numbers, lines, pa.nulls(n, pa.string())))
         # Rare: some line is not UTF-8 or too long. Only now does Python look at lines one by one.
+        kept: list[int] = []
         texts: list[str] = []
         errors: list[str | None] = []
-        for value in raw.to_pylist():
+        for number, value in enumerate(raw.to_pylist(), first):
+            if _blank(value):
+                continue
+            kept.append(number)
             if len(value) > self.max_line_bytes:
                 texts.append(_head(value, self.keep_bytes))
                 errors.append(too_long_error(self.max_line_bytes, len(value)))
@@ -266,7 +304,9 @@ class LineSplitter:
             except UnicodeDecodeError:
                 texts.append(value.decode("utf-8", errors="replace"))
                 errors.append(ERROR_NOT_UTF8)
-        return LineBatch(numbers, pa.array(texts, pa.string()), pa.array(errors, pa.string()))
+        return LineBatch(
+            pa.array(kept, pa.int64()), pa.array(texts, pa.string()), pa.array(errors, pa.string())
+        )
 
 
 def read_lines(

@@ -25,7 +25,8 @@ BAD_LINES_TABLE = f"raw__{PLATFORM}__s3__tracking_logs_bad_lines"
 LEDGER_TABLE = f"raw__{PLATFORM}__s3__tracking_logs_files"
 EVENT_PARTITION = "event_date"
 PARTITION = "retrieved_date"  # the bad-lines table and the ledger
-PARSER_VERSION = "olx-spark-tracking/1"
+# 2: blank lines are skipped, not counted in `line_count` nor recorded as bad lines.
+PARSER_VERSION = "olx-spark-tracking/2"
 
 # File statuses in the ledger.
 STATUS_LOADED = "loaded"  # every line read; events (and bad lines) written
@@ -105,7 +106,7 @@ LEDGER_FIELDS: list[pa.Field] = [
     pa.field("encrypted", pa.bool_()),
     pa.field("compression", pa.string()),  # none / gzip (found from the bytes, not the name)
     pa.field("plaintext_bytes", pa.int64()),
-    pa.field("line_count", pa.int64()),  # lines read
+    pa.field("line_count", pa.int64()),  # lines read (blank lines are not lines)
     pa.field("event_count", pa.int64()),  # of which events (rows in the events table)
     pa.field("bad_line_count", pa.int64()),  # of which bad lines
     pa.field("recovered_line_count", pa.int64()),  # events found behind a prefix

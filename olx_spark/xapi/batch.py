@@ -175,7 +175,7 @@ def transform_batches(
                 data=parse_payload(cols["event_json"][i]),
                 context=context,
                 event_source=cols["event_source"][i],
-                session=cols["session"][i] or None,
+                session=cols["session"][i],
                 course_id=course_id,
                 course_name=cols["course_name"][i],
                 page=cols["page"][i],

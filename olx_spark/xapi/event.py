@@ -6,6 +6,10 @@ shape"): `data` is the parsed payload (an object, or the string a browser event 
 `name` is the event's `name`, else its `event_type`, `timestamp` is the event's time string as
 it came in. Who the user is was worked out before (`actor_id`, from a mapping or pseudonymised)
 and the course's display name comes from the course tables (`course_name`).
+
+`session_id` is ERB's session: ERB looks the key `session` up anywhere in the event
+(`find_nested`): the top-level `session` legacy lines carry, else the first one found in
+`context` (where event-bus and browser events keep it), then in the payload.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +36,7 @@ class Event:
     data: Any = field(default_factory=dict)  # dict, or a str (browser problem_check), or None
     context: dict[str, Any] = field(default_factory=dict)
     event_source: str | None = None
-    session: str | None = None
+    session: str | None = None  # the top-level `session` ("" is a session that is empty)
     course_id: str | None = None
     course_name: str | None = None
     page: str | None = None
@@ -55,12 +60,47 @@ class Event:
         """`get(path)`, or None when ERB would find it empty (see `present`)."""
         return present(self.get(path))
 
+    def session_id(self) -> Any:
+        """The session ERB puts in the `session-id` extension, or None (see the module)."""
+        found: Any = self.session
+        if found is None:
+            for part in (self.context, self.data):
+                if isinstance(part, dict):
+                    found = find_nested(part, "session")
+                    if found is not None:
+                        break
+        if type(found) is str:  # the common case, kept cheap: it runs for every statement
+            return found or None
+        return present(scalar(found))
+
     def require(self, path: str) -> Any:
         """Like `get`, but a missing or empty value makes the event `Unusable`."""
         value = self.get(path)
         if value is None or value == "":
             raise Unusable(f"missing {path}")
         return value
+
+
+def find_nested(source: dict[str, Any], key: str) -> Any:
+    """ERB's lookup of a bare key (`get_data("session")`): `source[key]` when `source` has the
+    key (whatever its value), else the first value not None found depth first in the objects
+    `source` holds, in their order; an object holding the key with None is not searched
+    further. Iterative: a deeply nested payload cannot exhaust the stack."""
+    if key in source:
+        return source[key]
+    stack: list[Iterator[Any]] = [iter(source.values())]
+    while stack:
+        for value in stack[-1]:
+            if isinstance(value, dict):
+                if key in value:
+                    if value[key] is not None:
+                        return value[key]
+                    continue
+                stack.append(iter(value.values()))
+                break
+        else:
+            stack.pop()
+    return None
 
 
 _WHITESPACE = re.compile(r"\s")

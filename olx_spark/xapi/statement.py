@@ -3,7 +3,9 @@
 A family module only chooses the verb, the object and the result (and any extra context); this
 module assembles the statement and computes its id exactly as the spec says:
 `uuid5(uuid5(NS, verb_json), f"{actor_json}-{timestamp}")` with `json.dumps` default separators
-and the keys in the spec's order, so the same event always gives the same id.
+and the keys in the spec's order, so the same event always gives the same id. The
+`session-id` extension is the session wherever ERB finds it in the event (`Event.session_id`);
+`block_usage_key` spells a block's usage key from its course as ERB does (CCX courses too).
 """
 
 from __future__ import annotations
@@ -52,6 +54,26 @@ class Settings:
 
     def block_iri(self, usage_key: str) -> str:
         return self.object_iri("xblock", usage_key)
+
+
+def block_usage_key(course_id: str, block_type: str, block_id: str) -> str | None:
+    """ERB's usage key of a block named only by its course and id (a video's `data.id`, a
+    browser problem_check's input name): `block-v1:` (`ccx-block-v1:` in a CCX, as edx-platform
+    spells its blocks) + the course key after its first ':' + `+type@{type}+block@{id}`. None
+    for a course id with no ':' (a pre-2014 `ORG/COURSE/RUN` id: no such key exists)."""
+    prefix = _block_key_prefix(course_id)
+    return None if prefix is None else f"{prefix}+type@{block_type}+block@{block_id}"
+
+
+@lru_cache(maxsize=4096)  # a log names few courses; this runs for every video event
+def _block_key_prefix(course_id: str) -> str | None:
+    parts = course_id.split(":")
+    if len(parts) < 2:
+        return None
+    version = "block-" + parts[0].split("-")[-1]
+    if "ccx" in parts[0]:
+        version = "ccx-" + version
+    return f"{version}:{parts[1]}"
 
 
 def actor_json(actor_id: str, settings: Settings) -> str:
@@ -119,8 +141,13 @@ def build(
     `id_timestamp`: what the id is made from instead of the event's timestamp (child statements).
     """
     ext: dict[str, Any] = {EXT_TRANSFORMER_VERSION: settings.transformer_version}
-    if event.session:
-        ext[EXT_SESSION_ID] = event.session
+    session: Any = event.session  # the line's own: the common case, no lookup
+    if session is None:
+        session = event.session_id()
+    elif session == "":
+        session = None  # an empty session at the top: none (ERB looks no further)
+    if session is not None:
+        ext[EXT_SESSION_ID] = session
     if extensions:
         ext.update(extensions)
     context: dict[str, Any] = {}

@@ -97,11 +97,14 @@ DAY1 = "\n".join(
     [
         json.dumps(SERVER),
         json.dumps(BROWSER),
+        "",  # blank lines are not lines: skipped, not counted, not bad lines
         f"{SYSLOG} {json.dumps(SYSLOGGED)}",
         "this is not json",
         json.dumps(BUS),
+        "\t ",
         f"{SYSLOG} {BROKEN}",
         json.dumps(QUERY_STRING),
+        "# a comment is a line, and not an event",
         "   ",
     ]
 )
@@ -224,7 +227,8 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
 
     events = _rows(spark, config, EVENTS_TABLE, "file_uri, line_number")
     day1_events = [e for e in events if e["file_uri"] == day1.resolve().as_uri()]
-    assert [e["line_number"] for e in day1_events] == [1, 2, 3, 5, 7]
+    # The file's own line numbers: the blank lines 3, 7 and 11 leave gaps.
+    assert [e["line_number"] for e in day1_events] == [1, 2, 4, 6, 9]
     server, browser, syslogged, bus, query = day1_events
     assert {k: server[k] for k in server if k not in ("retrieved_at", "file_uri")} == {
         "source_system": "prod",
@@ -278,9 +282,9 @@ def test_tracking_logs_land_once_with_bad_lines_and_a_ledger(
         if b["file_uri"] == day1.resolve().as_uri()
     ]
     assert day1_bad == [
-        (4, "the line holds no JSON object", "this is not json"),
-        (6, "the text after the prefix is not a valid JSON object", f"{SYSLOG} {BROKEN}"),
-        (8, "the line is blank", "   "),
+        (5, "the line holds no JSON object", "this is not json"),
+        (8, "the text after the prefix is not a valid JSON object", f"{SYSLOG} {BROKEN}"),
+        (10, "the line holds no JSON object", "# a comment is a line, and not an event"),
     ]
     assert {b["file_sha256"] for b in bad if b["file_uri"] == day1.resolve().as_uri()} == {
         first["file_sha256"]
@@ -332,7 +336,7 @@ def test_pii_hash_hashes_names_addresses_and_free_text(spark, config, tmp_path, 
     assert json.loads(server["context_json"])["path"] == "/event"
     assert server["user_id"] == 7  # the pseudonymous id stays, for joins
     bad = _rows(spark, config, BAD_LINES_TABLE, "line_number")
-    assert [b["line_number"] for b in bad] == [4, 6, 8]
+    assert [b["line_number"] for b in bad] == [5, 8, 10]
     # The salt is data in the plan, never a literal a plan or an error would print; nor is it in
     # any file of the tables.
     staged = pa.Table.from_pylist(

@@ -1,4 +1,5 @@
-"""Plaintext from plain and gzip streams (damage recorded, not raised) and lines in bulk."""
+"""Plaintext from plain and gzip streams (damage recorded, not raised) and lines in bulk, blank
+lines skipped with the other lines keeping their numbers."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _read(data: bytes, chunk: int = 7, max_line: int = 1000, keep: int = 4):
 
 
 TEXT = b'{"a": 1}\n{"b": 2}\r\n\nlast line without newline'
-LINES = [(1, '{"a": 1}', None), (2, '{"b": 2}\r', None), (3, "", None)]
+LINES = [(1, '{"a": 1}', None), (2, '{"b": 2}\r', None)]  # line 3 is blank: not a line
 LAST = (4, "last line without newline", None)
 
 
@@ -117,3 +118,35 @@ def test_a_long_line_inside_one_chunk_is_flagged_too():
     assert batch.errors.to_pylist()[1] is None and "8 bytes" in batch.errors.to_pylist()[0]
     (last,) = list(splitter.finish())
     assert (last.numbers.to_pylist(), last.lines.to_pylist()) == ([3], ["c"])
+
+
+BLANKY = b'\n{"a": 1}\n\n   \n\t\r\n# a comment\r\n \x0b\x0c \n{"b": 2}\n\n'
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 1000])
+def test_blank_lines_are_skipped_and_the_others_keep_their_numbers(chunk):
+    rows, plaintext = _read(BLANKY, chunk)
+    assert rows == [(2, '{"a": 1}', None), (6, "# a comment\r", None), (8, '{"b": 2}', None)]
+    assert plaintext.size == len(BLANKY)  # skipped, yet hashed and counted as plaintext
+
+
+def test_blank_lines_are_skipped_beside_a_line_that_is_not_utf8():
+    # The slow path (Python looks at each line) skips them as the fast one does.
+    rows, _ = _read(b"  \n\xffx\n\n\r\nok\n \t", chunk=1000)
+    assert rows == [(2, "\ufffdx", ERROR_NOT_UTF8), (5, "ok", None)]
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+def test_a_blank_line_longer_than_the_limit_is_skipped_not_flagged(chunk):
+    data = b"a\n" + b" " * 50 + b"\t\nb\n" + b"x" + b" " * 49 + b"\nc\n" + b"\r" * 40
+    rows, _ = _read(data, chunk=chunk, max_line=20, keep=4)
+    assert rows[:2] == [(1, "a", None), (3, "b", None)]
+    assert rows[2][:2] == (4, "x   ") and "50 bytes, longer than 20" in rows[2][2]
+    assert rows[3:] == [(5, "c", None)]
+
+
+def test_a_blank_last_line_cut_off_by_damage_is_skipped():
+    whole = gzip.compress(b"one\ntwo\n" + b" " * 5000)
+    rows, plaintext = _read(whole[:-12], chunk=64)
+    assert plaintext.damage is not None and plaintext.damage.kind == "truncated"
+    assert rows == [(1, "one", None), (2, "two", None)]

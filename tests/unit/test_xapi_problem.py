@@ -250,32 +250,32 @@ def test_multi_question_problem_check_gives_parent_and_one_child_per_question() 
     assert len(statements) == 4
     parent, first, second, third = statements
 
+    # The group is the problem, as ERB's expected statements have it: named after the block,
+    # no question text, no attempt number, interaction type "other".
     parent_object = {
         "id": PROBLEM_IRI,
         "objectType": "Activity",
         "definition": {
             "type": INTERACTION,
-            # The parent describes the first question, as ERB's code does for a payload
-            # with `data`, but its interaction type is "other" (it groups questions).
+            "name": {"en-US": "Ocean colours"},
             "interactionType": "other",
-            "description": {"en-US": "What colour is the sea?"},
-            "extensions": {ATTEMPT_ID: 1},
         },
     }
     assert parent == {
-        "id": statement_id(EVALUATED, ACTOR, TIME, SETTINGS),
+        "id": "37305990-7d66-5b0f-a719-6b03b0f45959",
         "actor": actor(),
         "verb": verb("evaluated", "https://w3id.org/xapi/acrossx/verbs/evaluated"),
         "object": parent_object,
+        # Partly correct is not a success; the answers are the questions' responses.
         "result": {
             "score": {"min": 0.0, "max": 3.0, "raw": 1.0, "scaled": 1 / 3},
-            "success": True,
-            "response": "blue",
+            "success": False,
         },
         "context": {"contextActivities": course_parent(), "extensions": common_extensions()},
         "timestamp": TIME,
         "version": "1.0.3",
     }
+    assert parent["id"] == statement_id(EVALUATED, ACTOR, TIME, SETTINGS)
     assert third == {
         "id": child_id(q4),
         "actor": actor(),
@@ -287,7 +287,6 @@ def test_multi_question_problem_check_gives_parent_and_one_child_per_question() 
                 "type": INTERACTION,
                 "interactionType": "choice",
                 "description": {"en-US": "Which are instruments?"},
-                "extensions": {ATTEMPT_ID: 1},
             },
         },
         "result": {"success": False, "response": '["a window"]'},
@@ -311,7 +310,24 @@ def test_multi_question_problem_check_gives_parent_and_one_child_per_question() 
     assert first["object"]["definition"]["interactionType"] == "choice"
     # Same actor, verb and timestamp, yet four different ids: the question id makes the child's.
     assert [s["id"] for s in statements] == [parent["id"], child_id(q2), child_id(q3), child_id(q4)]
-    assert len({s["id"] for s in statements}) == 4
+    assert [s["id"] for s in statements[1:]] == [
+        "9c0627bb-221d-5234-b4ea-1e0fa0eaa30f",
+        "0336994f-0351-52c1-99df-f59291313316",
+        "9a04a4ef-ce88-5e2a-9711-c9ed6a7344cd",
+    ]
+
+
+def test_multi_question_group_succeeds_only_when_the_whole_problem_is_correct() -> None:
+    submission = {f"{BLOCK_HASH}_{n}_1": question(f"Q{n}?", "a") for n in (2, 3)}
+    data = check_data(submission, grade=2, max_grade=2, success="correct")
+    ev = event("problem_check", data, context={"course_id": COURSE, "user_id": 42})
+    group, *_ = transform(ev)
+    # No module in the context: the group has no name (ERB has nothing to name it after).
+    assert group["object"]["definition"] == {"type": INTERACTION, "interactionType": "other"}
+    assert group["result"] == {
+        "score": {"min": 0.0, "max": 2.0, "raw": 2.0, "scaled": 1.0},
+        "success": True,
+    }
 
 
 def test_multi_question_child_ids_are_stable_across_runs() -> None:
@@ -329,7 +345,6 @@ def test_multi_question_child_without_its_submission_details() -> None:
         "type": INTERACTION,
         "name": {"en-US": "Ocean colours"},
         "interactionType": "other",
-        "extensions": {ATTEMPT_ID: 1},
     }
     assert child["result"] == {"success": False}
 

@@ -15,16 +15,21 @@ emit, fact for fact:
   `Score` makes them so); success and response from that submission (`correct`, `answer`),
   else `success == "correct"` and the legacy `answers`. A list response is JSON text
   (`ensure_ascii=False`), any other non-string is its Python `str()` (as tincan coerces it).
-- A problem with more than one question (`data.submission` has several keys) gives a parent
-  statement (interaction type `other`) and one child statement per question: the child's
-  object is the parent's usage key with its last `@` part replaced by the question id, its
-  result has success and response but no score, its context has the parent object as
-  `parent`, the course as `grouping` and a StatementRef to the parent statement. A child's id
-  is made like any statement id but from the namespace of `"{verb json}-{question id}"`, so
-  children differ from the parent and from each other.
+- A problem with more than one question (`data.submission` has several keys) gives a group
+  statement about the whole problem and one child statement per question, as ERB's expected
+  statements have them. The group's object is the problem, named after
+  `context.module.display_name`, interaction type `other`, with no description and no
+  attempt-id; its result is the score and success when the whole problem is correct
+  (`data.success == "correct"`), no response. A child's object is the parent's usage key with
+  its last `@` part replaced by the question id, described by its question text, with the
+  interaction type of its response type and no attempt-id; its result has that question's
+  success and response but no score; its context has the group's object as `parent`, the
+  course as `grouping` and a StatementRef to the group statement. A child's id is made like
+  any statement id but from the namespace of `"{verb json}-{question id}"`, so children
+  differ from the parent and from each other.
 - `problem_check` from the browser (`event_source` "browser"): verb `attempted`, no result;
   the block is the `activate_block_id` of the referring page, else the problem block of the
-  course named by the payload `input_<block>_<n>_<m>=...`.
+  course named by the payload `input_<block>_<n>_<m>=...` (`ccx-block-v1:` in a CCX course).
 - `showanswer`: asked, a solution at `{problem IRI}/answer`; `edx.problem.hint.demandhint_
   displayed`: asked, supplemental info at `{module IRI}/hint/{hint_index}`;
   `edx.grades.problem.submitted`: attempted, a question, score from the weighted earned and
@@ -34,9 +39,18 @@ emit, fact for fact:
 Where this differs from ERB (so that every statement is valid xAPI 1.0.3, see
 `olx_spark.xapi.validate`): a multi-question parent object is an `Activity`, not ERB's
 `GroupActivity`, and `edx.problem.completed`'s object id is the block IRI, not the bare usage
-key ERB leaves there. ERB reads the browser event's `referer`; the event here carries the page
-URL, which for browser events is the same page, so the page stands in when the context has no
-`referer`.
+key ERB leaves there. A server problem_check that names no problem at all (no
+`data.problem_id`, `data.module_id` or module) gives no statement: ERB would emit one whose
+object has no id, which no LRS accepts. ERB reads the browser event's `referer`; the event
+here carries the page URL, which for browser events is the same page, so the page stands in
+when the context has no `referer`.
+
+A choice between two ERBs: ERB's code, handed a multi-question event with its `data` (as its
+router does live), would describe the group by its first question (that question's text,
+answer and correctness, which makes a partly correct submission a success) and put the
+attempt number on every statement; ERB's own expected statements (its test fixtures, whose
+events lack `data`) describe the group as the problem. The group here is the problem, as the
+expected statements have it (README, "Where the statements differ from ERB's").
 
 Where ERB would send what an LRS refuses, or fail: grades that cannot make a valid xAPI score
 (negative, earned above possible, NaN or infinite, beyond float range) give no statement (the
@@ -64,6 +78,7 @@ from olx_spark.xapi.statement import (
     Statement,
     activity,
     actor_json,
+    block_usage_key,
     build,
     course_activity,
 )
@@ -217,10 +232,17 @@ def _question_ids(event: Event) -> list[str]:
     return ids if len(ids) > 1 else []
 
 
+def _display_name(event: Event) -> str | None:
+    """ERB's name of a problem: the block's display name from the event (no modulestore)."""
+    found = present(event.get("context.module.display_name"))
+    return found if isinstance(found, str) else None
+
+
 def _interaction(
-    event: Event, iri: str, submission: dict[str, Any] | None, *, grouped: bool = False
+    event: Event, iri: str, submission: dict[str, Any] | None, *, attempt: bool = True
 ) -> dict[str, Any]:
-    """The cmi.interaction object of a problem_check statement."""
+    """The cmi.interaction object of a one-question problem_check (with the attempt number)
+    or of one question of a multi-question problem (`attempt=False`)."""
     definition: dict[str, Any] = {"interactionType": OTHER}
     name = None
     if submission:
@@ -229,16 +251,28 @@ def _interaction(
         if isinstance(question, str):
             definition["description"] = {EN_US: question}
     else:
-        # ERB: the block's display name from the event (no modulestore lookup here).
-        found = present(event.get("context.module.display_name"))
-        name = found if isinstance(found, str) else None
-    if grouped:
-        definition["interactionType"] = OTHER
-    attempts = _attempt(_data(event).get("attempts"))
+        name = _display_name(event)
+    attempts = _attempt(_data(event).get("attempts")) if attempt else None
     extensions = None if attempts is None else {EXT_PROBLEM_ATTEMPT_ID: attempts}
     return activity(
         iri, ACTIVITY_INTERACTION, name=name, lang=EN_US, extensions=extensions, **definition
     )
+
+
+def _group(event: Event, iri: str) -> dict[str, Any]:
+    """The object of a multi-question problem_check's group statement: the whole problem."""
+    return activity(
+        iri, ACTIVITY_INTERACTION, name=_display_name(event), lang=EN_US, interactionType=OTHER
+    )
+
+
+def _group_result(event: Event) -> dict[str, Any]:
+    """The whole problem's score, and success only when all of it is correct."""
+    data = _data(event)
+    return {
+        "score": _score(_number(data.get("grade")), _number(data.get("max_grade"))),
+        "success": data.get("success") == "correct",
+    }
 
 
 def _check_result(event: Event, submission: dict[str, Any] | None) -> dict[str, Any]:
@@ -301,7 +335,7 @@ def _children(
             event,
             settings,
             EVALUATED,
-            _interaction(event, iri, submission or None),
+            _interaction(event, iri, submission or None, attempt=False),
             result=result,
             context_activities={"parent": [parent["object"]], **grouping},
             course_parent=False,
@@ -315,11 +349,13 @@ def _server_check(event: Event, settings: Settings) -> list[Statement]:
     if not isinstance(event.data, dict):
         raise Unusable("server problem_check without a payload object")
     usage_key = _usage_key(event)
+    iri = settings.block_iri(usage_key)
+    if _question_ids(event):
+        group = build(event, settings, EVALUATED, _group(event, iri), result=_group_result(event))
+        return [group, *_children(event, settings, group, usage_key)]
     submission = _first_submission(event)
-    grouped = bool(_question_ids(event))
-    obj = _interaction(event, settings.block_iri(usage_key), submission, grouped=grouped)
-    parent = build(event, settings, EVALUATED, obj, result=_check_result(event, submission))
-    return [parent, *_children(event, settings, parent, usage_key)] if grouped else [parent]
+    obj = _interaction(event, iri, submission)
+    return [build(event, settings, EVALUATED, obj, result=_check_result(event, submission))]
 
 
 def _block_from_referer(referer: str | None) -> str | None:
@@ -331,15 +367,13 @@ def _block_from_referer(referer: str | None) -> str | None:
 
 
 def _block_from_payload(payload: Any, course_id: str | None) -> str | None:
-    """`input_<block>_2_1=...` in a `course-v1:` course -> that course's problem block."""
+    """`input_<block>_2_1=...` in a `course-v1:` (or `ccx-v1:`) course -> its problem block."""
     if isinstance(payload, list):  # ERB expects a string; take the first input of a list
         payload = next((item for item in payload if isinstance(item, str)), None)
     if not isinstance(payload, str) or not course_id:
         return None
-    parts, course_parts = payload.split("_"), course_id.split(":")
-    if len(parts) < 2 or len(course_parts) < 2:
-        return None
-    return f"block-v1:{course_parts[1]}+type@problem+block@{parts[1]}"
+    parts = payload.split("_")
+    return block_usage_key(course_id, "problem", parts[1]) if len(parts) > 1 else None
 
 
 def _browser_check(event: Event, settings: Settings) -> list[Statement]:

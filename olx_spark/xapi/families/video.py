@@ -10,8 +10,8 @@ transformers (event-routing-backends, newest `video_events.py` with `convert_sec
   `seek_video`/`edx.video.position.changed` seeked; speed change, transcript and caption
   shown/hidden (including the legacy `video_show_cc_menu`/`video_hide_cc_menu`) interacted.
 - Object: `{LMS}/xblock/block-v1:{course key without its "course-v1:" prefix}+type@video+block@
-  {data.id}`, type video, no name (ERB has no display name for videos either). The course id
-  and `data.id` are required.
+  {data.id}` (`ccx-block-v1:` for a `ccx-v1:` course), type video, no name (ERB has no display
+  name for videos either). The course id and `data.id` are required.
 - Context: the course parent plus the video length (`data.duration`) as an extension.
 - Result: video times as seconds floats rounded to 3 decimals (`float(f"{x:.3f}")`); the play
   position is `data.current_time`, else `data.currentTime`; seeks give time-from/time-to
@@ -35,7 +35,7 @@ from typing import Any
 
 from olx_spark.xapi.event import Event, Unusable, identifier, present
 from olx_spark.xapi.registry import register
-from olx_spark.xapi.statement import Settings, Statement, activity, build
+from olx_spark.xapi.statement import Settings, Statement, activity, block_usage_key, build
 from olx_spark.xapi.vocabulary import (
     ACTIVITY_VIDEO,
     COMPLETED,
@@ -128,14 +128,14 @@ def without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def video_usage_key(event: Event) -> str:
-    """ERB's video block key: the course key's part after its first ':' and `data.id`."""
+    """ERB's video block key: built from the course key and `data.id` (`block_usage_key`)."""
     course_id = identifier(event.course_id or event.get("context.course_id"), "course id")
     video_id = identifier(event.get("data.id"), "data.id")
-    parts = course_id.split(":")
-    if len(parts) < 2:
+    key = block_usage_key(course_id, "video", video_id)
+    if key is None:
         # A slash-separated (pre-2014) course id: ERB cannot build a key for it either.
-        raise Unusable(f"no block-v1 key for course {course_id!r}")
-    return f"block-v1:{parts[1]}+type@video+block@{video_id}"
+        raise Unusable(f"no block key for course {course_id!r}")
+    return key
 
 
 def video_statement(
