@@ -158,6 +158,15 @@ def enrollment(user: int, time: str, action: str, mode: str) -> dict[str, Any]:
     return line(user, time, f"edx.course.enrollment.{action}", "server", payload)
 
 
+def server_enrollment(user: int, time: str, action: str, mode: str) -> dict[str, Any]:
+    """An enrollment event logged by a server process: no username, no user id in the
+    context, only the learner the payload names."""
+    event = enrollment(user, time, action, mode)
+    event["username"] = ""
+    event["context"]["user_id"] = None
+    return event
+
+
 def video(user: int, time: str, action: str, **fields: Any) -> dict[str, Any]:
     return line(user, time, f"{action}_video", "browser", {"code": "html5", **fields})
 
@@ -193,6 +202,8 @@ def tracking_events() -> list[dict[str, Any]]:
         enrollment(1, "2024-01-11T09:00:00+00:00", "mode_changed", "verified"),
         enrollment(3, "2024-01-11T12:00:00+00:00", "activated", "audit"),
         enrollment(3, "2024-01-12T08:00:00+00:00", "deactivated", "audit"),
+        # cat's (inactive) enrollment moves to honor: cat stays unenrolled
+        server_enrollment(3, "2024-01-13T07:00:00+00:00", "mode_changed", "honor"),
         # ann, 2024-01-10: a subsection, the whole video, p1 wrong then right
         line(
             1,

@@ -284,3 +284,41 @@ def test_dbt_stages_data_packages(
     before = snapshot(spark, config)
     assert run_transform(config, select=SELECT, extra=MODELS_ONLY) == 0
     assert snapshot(spark, config) == before
+
+    # 3. A course run with packages and no archive: the course marts take its structure from
+    # the newest package's course_structure (the course and its two chapters, in children
+    # order), one course run however many packages carried one. A third package (plain) renames
+    # the course.
+    newest = src / "mitx-2024-01-21"
+    newest.mkdir()
+    (newest / f"{COURSE}-course_structure-prod-analytics.json").write_text(
+        COURSE_STRUCTURE.replace('"Intro to CS"', '"Intro to CS, revised"')
+    )
+    assert run_data_packages(spark, config, job).loaded == 1
+    marts = ["+marts__course_runs", "+marts__course_blocks"]  # with what they stand on
+    assert run_transform(config, select=marts, extra=MODELS_ONLY) == 0
+    marts_schema = dbt_schema(config, "marts")
+    (course_run,) = spark.table(f"`{marts_schema}`.marts__course_runs").collect()
+    assert (
+        course_run["courserun_id"],
+        course_run["courserun_org"],
+        course_run["courserun_title"],
+        course_run["courserun_start_on"],
+        course_run["chapter_count"],
+        course_run["courserun_structure_source"],
+    ) == (
+        COURSE_ID,
+        "MITx",
+        "Intro to CS, revised",
+        "2024-01-01T00:00:00.000000Z",
+        2,
+        "course_structure",
+    )
+    blocks = spark.table(f"`{marts_schema}`.marts__course_blocks").orderBy("course_order_index")
+    assert [
+        (r["block_id"], r["course_order_index"], r["chapter_block_id"]) for r in blocks.collect()
+    ] == [
+        (block("course", "course"), 0, None),
+        (block("chapter", "ch1"), 1, block("chapter", "ch1")),
+        (block("chapter", "ch2"), 2, block("chapter", "ch2")),
+    ]

@@ -5,7 +5,8 @@ the fixture's events; the comments say how.
 
 Then a second log arrives (one more event) and only the tracking staging and the incremental
 activity marts are rebuilt: the new day is added, the week it falls in is recomputed, every
-other row stays as it was.
+other row stays as it was. Last a package names a learner the second log knew by username only:
+her day is recomputed though no log is new.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archive
 from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
 from olx_spark.spark.tracking_logs import TrackingLogJob, run_tracking_logs
 from olx_spark.transform import dbt_schema, run_transform
-from tests.marts_fixtures import COURSE_ID, OTHER_COURSE_ID, block, line, write_inputs
+from tests.marts_fixtures import (
+    COURSE_ID,
+    OTHER_COURSE_ID,
+    PACKAGE_COURSE,
+    block,
+    line,
+    write_inputs,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -201,7 +209,10 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
     expected_daily += [(date(2024, 1, d), 2, 3, "events") for d in range(12, 26)]
     assert daily == expected_daily
 
-    # By mode: ann moves audit -> verified on 01-11, the day cat enrols in audit.
+    # By mode: ann moves audit -> verified on 01-11, the day cat enrols in audit. Cat's
+    # enrollment moves to honor on 01-13 while cat is unenrolled (a server's event: the learner
+    # only in the payload): a mode change changes no one's enrollment, so honor is a mode of the
+    # course with nobody in it.
     by_mode = mart(
         spark,
         config,
@@ -213,13 +224,16 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
     )
     expected_modes = [
         (date(2024, 1, 10), "audit", 2, 2),
+        (date(2024, 1, 10), "honor", 0, 0),
         (date(2024, 1, 10), "verified", 0, 0),
         (date(2024, 1, 11), "audit", 2, 3),
+        (date(2024, 1, 11), "honor", 0, 0),
         (date(2024, 1, 11), "verified", 1, 1),
     ]
     for day in range(12, 26):
         expected_modes += [
             (date(2024, 1, day), "audit", 1, 3),
+            (date(2024, 1, day), "honor", 0, 0),
             (date(2024, 1, day), "verified", 1, 1),
         ]
     assert by_mode == expected_modes
@@ -433,7 +447,8 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
     ]
 
     # 4 enrolled. Week 1: ann (page, problem, video), ben (problem, video), cat (video; and a
-    # studentmodule row). Week 2: ann (courseware page of ch2/s2), ben (p2), eve (Lesson 2).
+    # studentmodule row). Week 2: ann (courseware page of ch2/s2), ben (p2); eve (Lesson 2) has
+    # no enrollment, so she is not counted.
     assert mart(
         spark,
         config,
@@ -452,8 +467,8 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
         (1, "chapter", CH1, 4, 3, 2, 3, 0.75, 0.5, 0.75),
         (11, "chapter", CH3, 4, 0, 0, 0, 0.0, 0.0, 0.0),
         (2, "sequential", S1, 4, 3, 2, 3, 0.75, 0.5, 0.75),
-        (6, "chapter", CH2, 4, 3, 1, 0, 0.75, 0.25, 0.0),
-        (7, "sequential", S2, 4, 3, 1, 0, 0.75, 0.25, 0.0),
+        (6, "chapter", CH2, 4, 2, 1, 0, 0.5, 0.25, 0.0),
+        (7, "sequential", S2, 4, 2, 1, 0, 0.5, 0.25, 0.0),
     ]
 
     # Last landed day 01-25: eve active (0 days); ann 10 days but completed -> inactive; ben 13
@@ -658,11 +673,15 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
         "median_grade": "0.625",
     }
 
-    # A second log: ben comes back on Friday 01-26. Only that day and its week change.
+    # A second log: ben comes back on Friday 01-26. Only that day and its week change. Fay, a
+    # new learner, is there too, named by username only: no package knows her yet, so her event
+    # counts nowhere until one does (below).
     before = set(mart(spark, config, "marts__learner_activity_daily", *activity_columns))
     later = sources["logs"] / "MITx-prod-events-2024-01-26.log"
     event = line(2, "2024-01-26T12:00:00+00:00", "seq_goto", "browser", {"id": S2})
-    later.write_text(json.dumps(event) + "\n")
+    fay = line(2, "2024-01-26T13:00:00+00:00", "seq_goto", "browser", {"id": S2})
+    fay["username"], fay["context"]["user_id"] = "fay", None
+    later.write_text(json.dumps(event) + "\n" + json.dumps(fay) + "\n")
     assert run_tracking_logs(spark, config, TrackingLogJob(str(sources["logs"]))).loaded == 1
     incremental = [
         "stg__edxorg__s3__tracking_logs",
@@ -693,3 +712,40 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
         row if row[1] != date(2024, 1, 22) else (C, date(2024, 1, 22), "ACTIVE", 2)  # eve, ben
         for row in expected_weekly
     ]
+
+    # A package of 01-27 brings fay's account (user 6). No new log, yet the incremental marts
+    # recompute the day of her username-only event: she appears on 01-26 and in its week.
+    newer = sources["packages"] / "mitx-2024-01-27"
+    newer.mkdir()
+    (newer / f"{PACKAGE_COURSE}-auth_user-prod-analytics.sql").write_text(
+        "id\tusername\temail\tis_staff\tdate_joined\n6\tfay\tfay@example.org\t0\t2024-01-26 00:00:00\n"
+    )
+    assert run_data_packages(spark, config, DataPackageJob(str(sources["packages"]))).loaded == 1
+    with_fay = [*incremental, "stg__edxorg__s3__tables__auth_user"]
+    assert run_transform(config, select=with_fay, extra=["--exclude-resource-type", "test"]) == 0
+    fay_day = (C, 6, date(2024, 1, 26), 1, 0, 0, 0, 1, 0.0)
+    fay_day += ("2024-01-26T13:00:00.000000Z", "2024-01-26T13:00:00.000000Z")
+    assert set(mart(spark, config, "marts__learner_activity_daily", *activity_columns)) == {
+        *after,
+        fay_day,
+    }
+    assert mart(spark, config, "marts__course_activity_weekly", *weekly_columns) == [
+        row if row[1] != date(2024, 1, 22) else (C, date(2024, 1, 22), "ACTIVE", 3)  # + fay
+        for row in expected_weekly
+    ]
+
+    # The same archive, read again as an Open edX instance's (a course run on both platforms):
+    # the course marts keep one course run and one tree, the archive read last.
+    course_block_columns = ("block_id", "course_order_index", "chapter_block_id", "block_is_graded")
+    blocks_before = mart(spark, config, "marts__course_blocks", *course_block_columns)
+    job = CourseArchiveJob(str(sources["archives"]), "openedx", "prod")
+    assert run_course_archives(spark, config, job).loaded == 1
+    course_marts = ["+marts__course_runs", "+marts__course_blocks"]
+    assert (
+        run_transform(config, select=course_marts, extra=["--exclude-resource-type", "test"]) == 0
+    )
+    assert mart(spark, config, "marts__course_blocks", *course_block_columns) == blocks_before
+    assert {r[0] for r in mart(spark, config, "marts__course_blocks", "platform")} == {"openedx"}
+    assert mart(
+        spark, config, "marts__course_runs", "platform", "courserun_id", "chapter_count"
+    ) == [("openedx", C, 3)]

@@ -10,6 +10,10 @@ with xml_courseruns as (
     select * from {{ ref('int__course_blocks__ordered') }}
 )
 
+, structure as (
+    select * from {{ ref('stg__edxorg__s3__course_structure') }}
+)
+
 , structure_courses as (
     select
         blocks.platform
@@ -22,8 +26,17 @@ with xml_courseruns as (
             get_json_object(structure.coursestructure_block_metadata, '$.grading_policy.GRADE_CUTOFFS')
             , 'map<string, double>'
         ))) as courserun_passing_grade
+        -- the course block of the newest course_structure file (the one the tree comes from):
+        -- one row per course run however many packages were loaded
+        , row_number() over (
+            partition by blocks.courserun_id
+            order by
+                structure.coursestructure_package_date desc
+                , structure.coursestructure_retrieved_at desc
+                , structure.coursestructure_file_uri desc
+        ) as file_rank
     from blocks
-    inner join {{ ref('stg__edxorg__s3__course_structure') }} as structure
+    inner join structure
         on
             blocks.courserun_id = structure.courserun_id
             and blocks.block_id = structure.coursestructure_block_id
@@ -81,6 +94,7 @@ with xml_courseruns as (
         , 'course_structure' as courserun_structure_source
         , 1 as platform_rank
     from structure_courses
+    where file_rank = 1
 )
 
 , courseruns as (

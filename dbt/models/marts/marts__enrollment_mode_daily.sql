@@ -99,9 +99,11 @@ with enrollment_days as (
 )
 
 , from_package as (
+    -- one date per course run (its newest package), as in marts__enrollment_daily, so the
+    -- modes of a day add up to the day's enrollment
     select
         courserun_id
-        , max(enrollment_package_date) as enrollment_date
+        , max(max(enrollment_package_date)) over (partition by courserun_id) as enrollment_date
         , coalesce(enrollment_mode, 'unknown') as enrollment_mode
         , count_if(enrollment_is_active) as enrolled_count
         , count(*) as cumulative_count

@@ -10,14 +10,16 @@
 
 -- Learner x course run x day from the tracking log events (int__tracking__course_events).
 -- Incremental: a run recomputes, from every staged event of those days, only the days that
--- received events read after the newest this model holds, and merges them by key.
+-- received events read after the newest this model holds, or whose events named a learner
+-- by username only that a package read since then resolved, and merges them by key.
 with events as (
     select * from {{ ref('int__tracking__course_events') }}
     {% if is_incremental() %}
     where event_date in (
         select distinct event_date
         from {{ ref('int__tracking__course_events') }}
-        where retrieved_at > (select coalesce(max(activity_retrieved_at), '') from {{ this }})
+        where greatest(retrieved_at, coalesce(user_resolved_at, retrieved_at))
+            > (select coalesce(max(activity_retrieved_at), '') from {{ this }})
     )
     {% endif %}
 )
@@ -56,7 +58,7 @@ with events as (
         ), 0) / 1000000.0 as double) as time_on_site_seconds
         , {{ cast_timestamp_to_iso8601('min(event_at)') }} as first_event_at
         , {{ cast_timestamp_to_iso8601('max(event_at)') }} as last_event_at
-        , max(retrieved_at) as activity_retrieved_at
+        , max(greatest(retrieved_at, coalesce(user_resolved_at, retrieved_at))) as activity_retrieved_at
     from activity
     group by courserun_id, user_id, event_date
 )

@@ -1,7 +1,8 @@
 -- Per course run, section and subsection in course order: the share of the course's enrolled
 -- learners (marts__enrollments) who viewed a page there, attempted a problem there, played a
 -- video there (int__learner_block_visits). A section row counts a learner once over all its
--- subsections.
+-- subsections. Only enrolled learners count (a visitor with no enrollment, e.g. one seen only
+-- in the logs, is in marts__person_course, not here), so a share is never above 1.
 with blocks as (
     select * from {{ ref('int__course_blocks__ordered') }}
     where block_type in ('chapter', 'sequential')
@@ -25,11 +26,16 @@ with blocks as (
 
 , visits_by_section as (
     select
-        courserun_id
-        , user_id
-        , visit_kind
-        , stack(2, 'chapter', chapter_block_id, 'sequential', sequential_block_id) as (section_level, section_block_id)
+        visits.courserun_id
+        , visits.user_id
+        , visits.visit_kind
+        , stack(2, 'chapter', visits.chapter_block_id, 'sequential', visits.sequential_block_id)
+            as (section_level, section_block_id)
     from visits
+    left semi join enrollments
+        on
+            visits.courserun_id = enrollments.courserun_id
+            and visits.user_id = enrollments.user_id
 )
 
 , section_counts as (

@@ -10,6 +10,26 @@ with latest_versions as (
     select * from {{ ref('int__combined__course_xml_latest_versions') }}
 )
 
+-- A course run loaded on both platforms keeps the most recently read archive (as
+-- marts__course_runs does): one tree per course run.
+, latest_archives as (
+    select
+        platform
+        , courserun_id
+        , coursearchive_sha256
+    from (
+        select
+            platform
+            , courserun_id
+            , coursearchive_sha256
+            , row_number() over (
+                partition by courserun_id order by coursearchive_retrieved_at desc, platform
+            ) as platform_rank
+        from latest_versions
+    ) as ranked
+    where platform_rank = 1
+)
+
 , xml_blocks as (
     select * from {{ ref('int__combined__course_xml_blocks') }}
 )
@@ -20,7 +40,7 @@ with latest_versions as (
 
 , latest_xml_blocks as (
     select
-        latest_versions.platform
+        latest_archives.platform
         , xml_blocks.courserun_id
         , xml_blocks.coursestructure_block_id as block_id
         , xml_blocks.coursestructure_block_type as block_type
@@ -33,11 +53,11 @@ with latest_versions as (
         , xml_blocks.coursestructure_block_due_on as own_due_on
         , xml_blocks.coursestructure_video_duration_seconds as video_duration_seconds
         , 'course_xml' as block_source
-    from latest_versions
+    from latest_archives
     inner join xml_blocks
         on
-            latest_versions.platform = xml_blocks.platform
-            and latest_versions.coursearchive_sha256 = xml_blocks.coursestructure_archive_sha256
+            latest_archives.platform = xml_blocks.platform
+            and latest_archives.coursearchive_sha256 = xml_blocks.coursestructure_archive_sha256
     where
         not xml_blocks.coursestructure_block_is_draft
         and not xml_blocks.coursestructure_block_is_orphan
@@ -81,7 +101,7 @@ with latest_versions as (
             and structure_blocks.coursestructure_file_uri = latest_structure_files.coursestructure_file_uri
             and latest_structure_files.file_rank = 1
     where structure_blocks.courserun_id not in (
-        select courserun_id from latest_versions where courserun_id is not null
+        select courserun_id from latest_archives where courserun_id is not null
     )
 )
 

@@ -25,6 +25,7 @@ with users as (
             partition by user_id
             order by user_package_date desc, user_retrieved_at desc, user_file_uri desc, user_line_number desc
         ) as user_rank
+        , min(user_retrieved_at) over (partition by user_id) as user_first_retrieved_at
     from users
 )
 
@@ -44,6 +45,7 @@ with users as (
         , latest_users.user_username
         , latest_users.user_joined_on
         , latest_users.user_is_staff
+        , latest_users.user_first_retrieved_at
         , lower(trim(latest_profiles.user_gender)) as gender_code
         , case
             when latest_profiles.user_year_of_birth between 1900 and 2100
@@ -80,6 +82,7 @@ with users as (
         , user_country
         , user_joined_on
         , user_is_staff
+        , user_first_retrieved_at
     from combined
 )
 

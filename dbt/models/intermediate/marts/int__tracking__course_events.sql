@@ -5,7 +5,8 @@
 }}
 
 -- Tracking log events that name a course run, one row per event, with the learner resolved
--- (the event's user id, else the packages' id for its username), the instant as a timestamp,
+-- (the event's user id, else the packages' id for its username, else for an enrollment event
+-- the payload's learner), the instant as a timestamp,
 -- and the flags the marts count by. Definitions (edx-analytics-pipeline, UserActivityTask):
 -- activity = any course event that is not from a background task (`event_source` task) and
 -- not an enrollment event; a video play is play_video from the browser or the mobile app
@@ -27,6 +28,7 @@ with events as (
     select
         user_username
         , min(user_id) as user_id
+        , min(user_first_retrieved_at) as user_first_retrieved_at
     from learners
     group by user_username
 )
@@ -34,7 +36,17 @@ with events as (
 , resolved as (
     select
         events.courserun_id
-        , coalesce(events.user_id, usernames.user_id) as user_id
+        -- the actor; an enrollment event with none (made by a server process) keeps the
+        -- learner its payload names, so int__tracking__enrollment_changes sees it
+        , coalesce(
+            events.user_id
+            , usernames.user_id
+            , case
+                when events.useractivity_event_type like 'edx.course.enrollment.%'
+                    or events.useractivity_event_name like 'edx.course.enrollment.%'
+                    then try_cast(get_json_object(events.useractivity_event_json, '$.user_id') as bigint)
+            end
+        ) as user_id
         , events.user_username
         , events.useractivity_event_name as event_name
         , events.useractivity_event_type as event_type
@@ -49,6 +61,10 @@ with events as (
         , events.useractivity_file_sha256 as file_sha256
         , events.useractivity_line_number as line_number
         , events.useractivity_retrieved_at as retrieved_at
+        -- when the learner of an event that names them by username only became known (a
+        -- package landed after the log): the incremental marts recompute its day then
+        , case when events.user_id is null then usernames.user_first_retrieved_at end
+            as user_resolved_at
     from events
     left join usernames
         on

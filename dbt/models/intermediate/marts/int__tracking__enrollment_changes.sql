@@ -26,11 +26,42 @@ with events as (
         , event_date
         , regexp_extract(event_name, '[.]([a-z_]+)$', 1) as enrollment_action
         , coalesce(nullif(get_json_object(event_json, '$.mode'), ''), 'unknown') as enrollment_mode
-        , event_name != 'edx.course.enrollment.deactivated' as is_enrolled_after
+        , case
+            when event_name = 'edx.course.enrollment.activated' then true
+            when event_name = 'edx.course.enrollment.deactivated' then false
+        end as sets_enrolled
         , file_sha256
         , line_number
         , retrieved_at
     from events
 )
 
-select * from changes
+-- A mode change changes the mode only (Insights' enrollment state machine): the learner stays
+-- enrolled or unenrolled as the last activation or deactivation before it left them. A mode
+-- change with none before it (the logs start after the enrollment) is a change of an existing
+-- enrollment: enrolled.
+, with_state as (
+    select
+        courserun_id
+        , user_id
+        , event_at
+        , event_timestamp
+        , event_date
+        , enrollment_action
+        , enrollment_mode
+        , coalesce(
+            last_value(sets_enrolled, true) over (
+                partition by courserun_id, user_id
+                order by event_at, file_sha256, line_number
+                rows between unbounded preceding and current row
+            )
+            , true
+        ) as is_enrolled_after
+        , file_sha256
+        , line_number
+        , retrieved_at
+    from changes
+    where user_id is not null
+)
+
+select * from with_state
