@@ -38,7 +38,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
 
 clean:
 	rm -rf $(WAREHOUSE) $(REPORT) spark-warehouse metastore_db derby.log .pytest_cache

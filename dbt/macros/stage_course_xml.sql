@@ -112,6 +112,7 @@ with source as (
         , raw_xml as coursestructure_block_raw_xml
         , content as coursestructure_block_content
         , block_hash as coursestructure_block_hash
+        , subtree_hash as coursestructure_subtree_hash
         , {{ cast_timestamp_to_iso8601('retrieved_at') }} as coursestructure_retrieved_at
     from source
     where archive_sha256 in (select archive_sha256 from loaded_archives)

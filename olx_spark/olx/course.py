@@ -22,7 +22,7 @@ from typing import Any
 from lxml import etree
 
 from olx_spark.olx.archive import CourseFiles, MemberFile
-from olx_spark.olx.hashing import block_hash, canonical_xml, course_version
+from olx_spark.olx.hashing import block_hash, canonical_xml, course_version, subtree_hashes
 from olx_spark.olx.model import ArchiveError, ArchiveRejected
 from olx_spark.olx.xml_safety import XmlProblem, parse_xml
 
@@ -58,6 +58,10 @@ NON_BLOCK_DIRS = frozenset(
     }
 )
 PAGE_TYPES = ("about", "info", "tabs", "custom_tags")
+# Children of <course> that are the course's own fields, not blocks (edx-platform's CourseBlock
+# reads every <textbook> into `textbooks` and the first <wiki> into `wiki_slug`, and removes
+# them before it looks for child blocks). Every other child of <course> is a block.
+COURSE_FIELD_TAGS = ("textbook", "wiki")
 DRAFTS_DIR = "drafts/"
 _URL_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~-]")
 _BLOCK_V1_KEY = re.compile(r"type@([^+]+)\+block@(.+)$")
@@ -127,6 +131,29 @@ def identify(root: etree._Element, root_file: str, folder_name: str) -> CourseId
 
 def _url_name_path(url_name: str) -> str:
     return url_name.replace(":", "/")
+
+
+def _course_field_elements(course: etree._Element) -> list[etree._Element]:
+    """The children of <course> that are its fields (COURSE_FIELD_TAGS): every <textbook>, the
+    first <wiki>; they stay in the course's own XML."""
+    wiki = course.find("wiki")
+    return [*course.findall("textbook"), *([] if wiki is None else [wiki])]
+
+
+def _course_fields(course: etree._Element) -> dict[str, str]:
+    """The course's `wiki_slug` and `textbooks` settings from its <wiki slug> and <textbook>
+    children (only those present; `textbooks` is JSON text of {title, book_url} objects)."""
+    fields: dict[str, str] = {}
+    wiki = course.find("wiki")
+    if wiki is not None and wiki.get("slug") is not None:
+        fields["wiki_slug"] = str(wiki.get("slug"))
+    textbooks = [
+        {"title": book.get("title"), "book_url": book.get("book_url")}
+        for book in course.findall("textbook")
+    ]
+    if textbooks:
+        fields["textbooks"] = _json_text(textbooks)
+    return fields
 
 
 def _is_pointer(element: etree._Element) -> bool:
@@ -259,6 +286,7 @@ class _Block:
     attributes: dict[str, str]
     raw: etree._Element
     content: str | None
+    fields: dict[str, str] = field(default_factory=dict)  # settings read from child elements
 
 
 @dataclass(frozen=True)
@@ -361,6 +389,8 @@ class _Resolver:
                 element, xml_path = loaded, file_path
         raw, children = self._own_xml(task, key, element, attributes, xml_path)
         block = _Block(key, task.block_type, task.url_name, xml_path, attributes, raw, content)
+        if task.block_type == "course":
+            block.fields = _course_fields(element)
         return block, children
 
     def _html_body(self, task: _Task, filename: str, referrer: str) -> str | None:
@@ -380,8 +410,11 @@ class _Resolver:
         raw.text = element.text
         children: list[_Task] = []
         is_container = task.block_type in CONTAINER_TYPES
+        own_data = _course_field_elements(element) if task.block_type == "course" else []
         for child in element:
-            if not (is_container and isinstance(child.tag, str)):
+            if not (is_container and isinstance(child.tag, str)) or any(
+                child is data for data in own_data
+            ):
                 raw.append(deepcopy(child))
                 continue
             url_name = child.get("url_name") or derive_url_name(child)
@@ -683,13 +716,37 @@ def _block_rows(tree: _Tree, identity: CourseIdentity, policies: _Policies) -> l
     for key, block in tree.blocks.items():
         reached = with_drafts if key[0] else published
         rows.append(_block_row(block, policies, first.get(key), depths[key], key not in reached))
+    subtrees = _subtree_hashes(tree, rows)
+    for key, row in zip(tree.blocks, rows, strict=True):
+        row["subtree_hash"] = subtrees[key]
     return rows
+
+
+def _subtree_hashes(tree: _Tree, rows: list[Row]) -> dict[NodeKey, str]:
+    """Each block's subtree hash (`hashing.subtree_hashes`): a published block over its
+    published children, a draft block over its children in the drafts."""
+    nodes = {
+        key: (row["block_type"], row["url_name"], row["block_hash"])
+        for key, row in zip(tree.blocks, rows, strict=True)
+    }
+    linked: dict[NodeKey, list[tuple[int, int, NodeKey]]] = {}
+    for order, edge in enumerate(tree.edges):
+        if edge.is_draft and not edge.parent[0]:
+            continue  # a draft placed under a published block is not part of its published tree
+        position = len(tree.edges) if edge.position is None else edge.position
+        linked.setdefault(edge.parent, []).append((position, order, edge.child))
+    children = {parent: [kid for _, _, kid in sorted(kids)] for parent, kids in linked.items()}
+    return subtree_hashes(nodes, children)
 
 
 def _block_row(
     block: _Block, policies: _Policies, first: _Edge | None, depth: int | None, is_orphan: bool
 ) -> Row:
-    settings = {**block.attributes, **policies.overrides(block.block_type, block.url_name)}
+    settings = {
+        **block.attributes,
+        **block.fields,
+        **policies.overrides(block.block_type, block.url_name),
+    }
     return {
         "block_id": block.key[1],
         "block_type": block.block_type,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PARSER_VERSION = "olx-spark-olx/1"
+PARSER_VERSION = "olx-spark-olx/2"  # 2: <wiki> and <textbook> under <course> are fields
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

@@ -62,6 +62,7 @@ ENTITY_FIELDS: dict[str, list[pa.Field]] = {
         pa.field("raw_xml", pa.string()),
         pa.field("content", pa.string()),
         pa.field("block_hash", pa.string()),
+        pa.field("subtree_hash", pa.string()),
     ],
     "edges": [
         pa.field("parent_block_id", pa.string()),

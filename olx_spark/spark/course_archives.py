@@ -47,6 +47,7 @@ from olx_spark.olx.tables import (
     course_table_name,
 )
 from olx_spark.spark.delta import (
+    add_missing_columns,
     append_rows,
     delete_path,
     ensure_table,
@@ -229,10 +230,12 @@ def read_ledger_without_spark(config: Config, job: CourseArchiveJob) -> LedgerSt
 
 
 def ensure_tables(spark: SparkSession, config: Config, job: CourseArchiveJob) -> None:
-    """Create the job's tables that do not exist yet (a catalog lookup each for the others)."""
+    """Create the job's tables that do not exist yet; add to the others any column declared
+    since they were made (e.g. `subtree_hash` on blocks)."""
     for entity in ENTITIES:
         name = job.table(config, entity)
         if spark.catalog.tableExists(name):
+            add_missing_columns(spark, name, spark_schema(entity))
             continue
         ensure_table(spark, name, spark_schema(entity), [PARTITION_COLUMN], TABLE_COMMENTS[entity])
 

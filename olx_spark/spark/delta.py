@@ -43,6 +43,18 @@ def ensure_table(
     builder.execute()
 
 
+def add_missing_columns(spark: SparkSession, name: str, schema: StructType) -> list[str]:
+    """Add to the existing table `name` the top-level columns of `schema` it lacks (a table
+    made by an older olx-spark), at the end, null in the rows it holds; returns their names.
+    Readers (dbt's staging) then find every declared column before the next write."""
+    present = {field.name for field in spark.table(name).schema.fields}
+    missing = [field for field in schema.fields if field.name not in present]
+    if missing:
+        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+        spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({columns})")
+    return [field.name for field in missing]
+
+
 STATS_COLUMNS_PROPERTY = "delta.dataSkippingStatsColumns"
 # A Delta table's properties reach the Parquet writer's configuration: this one, per column,
 # turns off the dictionary Parquet would otherwise build (and drop, once it overflows) for
@@ -100,11 +112,13 @@ def ensure_tables(
     no_dictionary: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
     """Create each of a job's tables (declared as Arrow fields, in `schema`) that does not
-    exist yet. Tables named in `no_stats` / `no_dictionary` get the matching table properties
-    (`tuning_properties`)."""
+    exist yet, and add to the others the columns they lack. Tables named in `no_stats` /
+    `no_dictionary` get the matching table properties (`tuning_properties`)."""
     for name, fields in tables.items():
         qualified_name = qualified(schema, name)
-        if not spark.catalog.tableExists(qualified_name):
+        if spark.catalog.tableExists(qualified_name):
+            add_missing_columns(spark, qualified_name, spark_schema_of(fields))
+        else:
             properties = tuning_properties(
                 fields,
                 partitions[name],

@@ -394,7 +394,8 @@ def check_tracking_build(spark: SparkSession, config: Config) -> None:
     assert staged_statements(spark, config) == [
         (LOG1, 1, "registered", course_iri, "2024-03-03T10:00:00.000001Z", *none5, None),
         (LOG1, 2, "played", f"{LMS}/xblock/block-v1:{KEY}+type@video+block@vid1", "2024-03-03T10:05:00.500000Z", None, None, None, None, 12.5, None),
-        (LOG1, 4, "evaluated", PROBLEM_IRI, check_time, 0.5, True, None, "42", None, None),
+        # the group (ERB): success only when the whole problem is correct, no response
+        (LOG1, 4, "evaluated", PROBLEM_IRI, check_time, 0.5, False, None, None, None, None),
         (LOG1, 4, "evaluated", child_iris[0], check_time, None, True, None, "42", None, None),
         (LOG1, 4, "evaluated", child_iris[1], check_time, None, False, None, "8", None, None),
         (LOG1, 5, "progressed", PROBLEM_IRI, "2024-03-03T10:11:00.000000Z", None, None, True, None, None, 100.0),
@@ -503,6 +504,8 @@ def test_dbt_stages_course_archives_incrementally(
     assert {r[0] for r in blocks.select("courserun_id").distinct().collect()} == {COURSE_ID}
     course = one(blocks, coursestructure_block_type="course")
     assert course["coursestructure_block_id"] == block_id("course", "course")
+    assert len(course["coursestructure_subtree_hash"]) == 64
+    assert blocks.where("coursestructure_subtree_hash is null").count() == 0
     assert course["coursestructure_block_title"] == "dbt on Spark"
     assert course["coursestructure_block_start_on"] == "2024-01-15T00:00:00.000000Z"
     chapter = one(blocks, coursestructure_block_id=block_id("chapter", "week1"))

@@ -25,6 +25,7 @@ from olx_spark.spark.course_archives import (
     read_ledger_without_spark,
     run_course_archives,
 )
+from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.tasks import ONE_FILE_PER_TASK, TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import SourceFile
 from tests.spark.courses import TINY_BLOCK_TYPES, tiny_course, write_tar_gz
@@ -380,3 +381,23 @@ def test_rerun_with_nothing_new_starts_no_spark(spark, config, tmp_path):
     assert (outcome.spark_used, outcome.precheck) == (True, "1 new or changed files")
     assert (outcome.summary.loaded, outcome.summary.unchanged) == (1, 1)
     assert spark.table(_table(config, "blocks")).count() == 12
+
+
+def test_a_blocks_table_made_before_subtree_hash_gets_the_column(spark, config, tmp_path):
+    # A warehouse of an older olx-spark: the blocks table without `subtree_hash`.
+    old = table_schema("blocks").remove(table_schema("blocks").get_field_index("subtree_hash"))
+    name = _table(config, "blocks")
+    course_archives_job.ensure_table(
+        spark, name, spark_schema_of(old), ["retrieved_date"], "blocks of an older version"
+    )
+    assert "subtree_hash" not in spark.table(name).columns
+    # A transform's session prepares the tables (as `olx-spark transform` does before dbt):
+    # the column is added, so dbt's staging finds it before the next ingest writes.
+    course_archives_job.ensure_tables(spark, config, _job(tmp_path / "src"))
+    assert spark.table(name).columns == table_schema("blocks").names
+    # The job then fills it: a hash per block, all different.
+    write_tar_gz(tmp_path / "src" / "tiny.tar.gz", tiny_course())
+    assert run_course_archives(spark, config, _job(tmp_path / "src")).loaded == 1
+    hashes = {b["block_type"]: b["subtree_hash"] for b in _rows(spark, config, "blocks")}
+    assert all(h is not None and len(h) == 64 for h in hashes.values())
+    assert len(set(hashes.values())) == len(hashes)

@@ -79,8 +79,7 @@ TOY_BLOCKS = [
     (toy_id("html", "Inline_Hi"), V2, 0, 4, False, False, "vertical/v2.xml", "Inline Hi"),
     (toy_id("html", "ünï"), V2, 1, 4, False, False, "html/ünï.xml", "Юnicode é"),
     (toy_id("chapter", "secret:hidden"), COURSE, 1, 1, False, False, "chapter/secret/hidden.xml", "Hidden"),
-    (toy_id("wiki", "toy-wiki"), COURSE, 2, 1, False, False, "course/2024_T1.xml", None),
-    (INLINE_CH, COURSE, 3, 1, False, False, "course/2024_T1.xml", "Inline Ch!"),
+    (INLINE_CH, COURSE, 2, 1, False, False, "course/2024_T1.xml", "Inline Ch!"),
     (SEQ_INLINE, INLINE_CH, 0, 2, False, False, "course/2024_T1.xml", "Inline seq"),
     (toy_id("problem", "orphan_q"), None, None, None, False, True, "problem/orphan_q.xml", "Lost"),
     (DRAFT_V, WELCOME, 1, 3, True, False, "drafts/vertical/draft_v.xml", "Draft unit"),
@@ -99,8 +98,7 @@ TOY_EDGES = [
     (V2, toy_id("html", "Inline_Hi"), 0, False),
     (V2, toy_id("html", "ünï"), 1, False),
     (COURSE, toy_id("chapter", "secret:hidden"), 1, False),
-    (COURSE, toy_id("wiki", "toy-wiki"), 2, False),
-    (COURSE, INLINE_CH, 3, False),
+    (COURSE, INLINE_CH, 2, False),
     (INLINE_CH, SEQ_INLINE, 0, False),
     (SEQ_INLINE, SHARED, 0, False),
     (WELCOME, DRAFT_V, 1, True),
@@ -147,9 +145,13 @@ def test_settings_are_attributes_overridden_by_policy(toy: ParsedArchive) -> Non
         "display_name": "Toy Course",
         "start": "2024-01-01T00:00:00Z",
     }
+    # <wiki slug> and <textbook> under <course> are the course's fields (edx-platform's
+    # CourseBlock), not child blocks.
     assert course["settings"] == {
         "display_name": "Toy Course (policy)",
         "start": "2024-01-01T00:00:00Z",
+        "wiki_slug": "toy-wiki",
+        "textbooks": '[{"title":"Toy Book","book_url":"https://example.org/toy-book/"}]',
         "tabs": '[{"type":"courseware"}]',
         "self_paced": "true",
     }
@@ -164,8 +166,9 @@ def test_raw_xml_replaces_child_blocks_by_pointers(toy: ParsedArchive) -> None:
     assert blocks[COURSE]["raw_xml"] == (
         '<course display_name="Toy Course" start="2024-01-01T00:00:00Z">\n'
         '  <chapter url_name="intro"/>\n'
+        '  <textbook title="Toy Book" book_url="https://example.org/toy-book/"/>\n'
         '  <chapter url_name="secret:hidden"/>\n'
-        '  <wiki url_name="toy-wiki"/>\n'
+        '  <wiki slug="toy-wiki"/>\n'
         '  <chapter url_name="Inline_Ch_"/>\n'
         "</course>"
     )
@@ -483,6 +486,42 @@ def test_old_single_file_course_with_inline_children() -> None:
         (f"{key}+type@wiki+block@w", 3, "course.xml"),
     ]
     assert parsed.rows["blocks"][0]["settings"]["display_name"] == "Old course"
+
+
+def test_course_fields_are_not_blocks_as_edx_platform_reads_them() -> None:
+    # CourseBlock takes every <textbook> and the first <wiki> of <course> as its own fields;
+    # a second <wiki> is left among the children, so it is a block; positions skip the fields.
+    course_xml = (
+        '<course url_name="R" org="O" course="C">'
+        '<textbook title="One" book_url="https://example.org/1/"/>'
+        '<chapter url_name="c1" display_name="C1"/>'
+        '<wiki slug="O.C.R"/>'
+        '<textbook title="Two" book_url="https://example.org/2/"/>'
+        '<wiki slug="second"/>'
+        '<chapter url_name="c2" display_name="C2"/>'
+        "</course>"
+    )
+    parsed = parse_files({"course.xml": course_xml})
+    key = "block-v1:O+C+R"
+    got = [(e["child_block_id"], e["position"]) for e in parsed.rows["edges"]]
+    assert got == [
+        (f"{key}+type@chapter+block@c1", 0),
+        (f"{key}+type@wiki+block@second", 1),
+        (f"{key}+type@chapter+block@c2", 2),
+    ]
+    course = parsed.rows["blocks"][0]
+    assert course["settings"]["wiki_slug"] == "O.C.R"
+    assert json.loads(course["settings"]["textbooks"]) == [
+        {"title": "One", "book_url": "https://example.org/1/"},
+        {"title": "Two", "book_url": "https://example.org/2/"},
+    ]
+    assert '<wiki slug="O.C.R"/>' in course["raw_xml"]
+    assert '<textbook title="Two" book_url="https://example.org/2/"/>' in course["raw_xml"]
+    # A <wiki> without a slug is still the course's (no wiki_slug); no textbook, no textbooks.
+    bare = parse_files({"course.xml": '<course url_name="R" org="O" course="C"><wiki/></course>'})
+    assert [b["block_type"] for b in bare.rows["blocks"]] == ["course"]
+    assert "wiki_slug" not in bare.rows["blocks"][0]["settings"]
+    assert "textbooks" not in bare.rows["blocks"][0]["settings"]
 
 
 def test_defaults_org_edx_course_folder_name_run_from_slug() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from lxml import etree
 
 from olx_spark.olx.hashing import block_hash, canonical_xml, course_version
@@ -93,3 +95,91 @@ def test_course_version_ignores_order() -> None:
     edges = [("a", "b", 0), ("a", "c", 1)]
     assert course_version(blocks, edges) == course_version(blocks[::-1], edges[::-1])
     assert course_version(blocks, edges) != course_version(blocks, [("a", "b", 1)])
+
+
+def toy_id(block_type: str, url_name: str) -> str:
+    return f"block-v1:OLXU+TOY101+2024_T1+type@{block_type}+block@{url_name}"
+
+
+def subtrees(files: dict[str, bytes]) -> dict[tuple[str, bool], str]:
+    parsed = parse_bytes(make_tar(files))
+    return {(b["block_id"], b["is_draft"]): b["subtree_hash"] for b in parsed.rows["blocks"]}
+
+
+def changed(before: dict[tuple[str, bool], str], after: dict[tuple[str, bool], str]) -> set[str]:
+    assert before.keys() == after.keys()
+    return {key[0].rsplit("@", 1)[-1] for key in before if before[key] != after[key]}
+
+
+def test_subtree_hash_is_the_block_hash_then_each_child_in_order() -> None:
+    parsed = parse_bytes(make_tar(TOY))
+    blocks = {(b["block_id"], b["is_draft"]): b for b in parsed.rows["blocks"]}
+
+    def sub(block_type: str, url_name: str, draft: bool = False) -> str:
+        return str(blocks[(toy_id(block_type, url_name), draft)]["subtree_hash"])
+
+    def own(block_type: str, url_name: str, draft: bool = False) -> str:
+        return str(blocks[(toy_id(block_type, url_name), draft)]["block_hash"])
+
+    # A leaf: the hash of its block_hash alone.
+    hello = hashlib.sha256(own("html", "hello").encode()).hexdigest()
+    assert sub("html", "hello") == hello
+    # A unit of two html blocks, in position order.
+    v2 = own("vertical", "v2")
+    v2 += f"\nhtml/Inline_Hi:{sub('html', 'Inline_Hi')}\nhtml/ünï:{sub('html', 'ünï')}"
+    assert sub("vertical", "v2") == hashlib.sha256(v2.encode()).hexdigest()
+    # The published sequential leaves out the draft unit placed in it; the draft unit has a
+    # subtree of its own (its draft html).
+    welcome = own("sequential", "welcome")
+    welcome += f"\nvertical/vert_shared:{sub('vertical', 'vert_shared')}"
+    welcome += f"\nvertical/v2:{sub('vertical', 'v2')}"
+    assert sub("sequential", "welcome") == hashlib.sha256(welcome.encode()).hexdigest()
+    draft_v = own("vertical", "draft_v", True) + f"\nhtml/dh:{sub('html', 'dh', True)}"
+    assert sub("vertical", "draft_v", True) == hashlib.sha256(draft_v.encode()).hexdigest()
+
+
+def test_one_edited_leaf_changes_the_subtree_hashes_on_its_paths_only() -> None:
+    before = subtrees(TOY)
+    edited = dict(TOY)
+    edited["html/hello.html"] = b"<p>Hello, edited world</p>\n"
+    # vert_shared sits under two parents (welcome and seq_inline): both paths change.
+    assert changed(before, subtrees(edited)) == {
+        "hello",
+        "vert_shared",
+        "welcome",
+        "intro",
+        "seq_inline",
+        "Inline_Ch_",
+        "course",
+    }
+
+
+def test_a_move_changes_the_old_and_new_parents_and_their_ancestors_only() -> None:
+    before = subtrees(TOY)
+    moved = dict(TOY)
+    # v2 moves from the sequential `welcome` to the sequential `seq_inline` (same level).
+    moved["sequential/welcome.xml"] = TOY["sequential/welcome.xml"].replace(
+        b'  <vertical url_name="v2"/>\n', b""
+    )
+    moved["course/2024_T1.xml"] = TOY["course/2024_T1.xml"].replace(
+        b'<vertical url_name="vert_shared"/>',
+        b'<vertical url_name="vert_shared"/><vertical url_name="v2"/>',
+    )
+    assert moved["sequential/welcome.xml"] != TOY["sequential/welcome.xml"]
+    assert moved["course/2024_T1.xml"] != TOY["course/2024_T1.xml"]
+    # v2 and its children keep theirs; the draft unit placed in welcome keeps its own.
+    assert changed(before, subtrees(moved)) == {
+        "welcome",
+        "intro",
+        "course",
+        "seq_inline",
+        "Inline_Ch_",
+    }
+
+
+def test_drafts_and_orphans_do_not_change_the_published_subtree_hashes() -> None:
+    before = subtrees(TOY)
+    without = {path: data for path, data in TOY.items() if not path.startswith("drafts/")}
+    without.pop("problem/orphan_q.xml")
+    after = subtrees(without)
+    assert {k: v for k, v in before.items() if k in after} == after

@@ -55,12 +55,13 @@ def block_files(files: dict[str, bytes]) -> dict[str, tuple[str, bool]]:
 
 
 def count_blocks(files: dict[str, bytes]) -> tuple[Counter[str], int]:
-    """Blocks per type (files, inline ORA in units, the wiki in the course) and draft blocks."""
+    """Blocks per type (files, inline ORA in units) and draft blocks. The course's <wiki slug>
+    is its field, not a block."""
     counts: Counter[str] = Counter()
     drafts = 0
     for path, (block_type, draft) in block_files(files).items():
         root = parse(files[path])
-        inline = [c.tag for c in root if c.tag in ("openassessment", "wiki")]
+        inline = [c.tag for c in root if c.tag == "openassessment"]
         counts.update([block_type, *inline])
         drafts += draft * (1 + len(inline))
     return counts, drafts
