@@ -58,10 +58,6 @@ NON_BLOCK_DIRS = frozenset(
     }
 )
 PAGE_TYPES = ("about", "info", "tabs", "custom_tags")
-# Children of <course> that are the course's own fields, not blocks (edx-platform's CourseBlock
-# reads every <textbook> into `textbooks` and the first <wiki> into `wiki_slug`, and removes
-# them before it looks for child blocks). Every other child of <course> is a block.
-COURSE_FIELD_TAGS = ("textbook", "wiki")
 DRAFTS_DIR = "drafts/"
 _URL_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~-]")
 _BLOCK_V1_KEY = re.compile(r"type@([^+]+)\+block@(.+)$")
@@ -134,8 +130,10 @@ def _url_name_path(url_name: str) -> str:
 
 
 def _course_field_elements(course: etree._Element) -> list[etree._Element]:
-    """The children of <course> that are its fields (COURSE_FIELD_TAGS): every <textbook>, the
-    first <wiki>; they stay in the course's own XML."""
+    """The children of <course> that are the course's own fields, not blocks: every
+    <textbook> and the first <wiki>, as edx-platform's CourseBlock reads them (it takes them out
+    before it looks for child blocks; any other child, a second <wiki> too, is a block). They
+    stay in the course's own XML."""
     wiki = course.find("wiki")
     return [*course.findall("textbook"), *([] if wiki is None else [wiki])]
 
