@@ -140,15 +140,13 @@ def _course_field_elements(course: etree._Element) -> list[etree._Element]:
 
 def _course_fields(course: etree._Element) -> dict[str, str]:
     """The course's `wiki_slug` and `textbooks` settings from its <wiki slug> and <textbook>
-    children (only those present; `textbooks` is JSON text of {title, book_url} objects)."""
+    children (only those present; `textbooks` is JSON text of `[title, book_url]` pairs, the
+    form edx-platform stores and a policy file gives)."""
     fields: dict[str, str] = {}
     wiki = course.find("wiki")
     if wiki is not None and wiki.get("slug") is not None:
         fields["wiki_slug"] = str(wiki.get("slug"))
-    textbooks = [
-        {"title": book.get("title"), "book_url": book.get("book_url")}
-        for book in course.findall("textbook")
-    ]
+    textbooks = [[book.get("title"), book.get("book_url")] for book in course.findall("textbook")]
     if textbooks:
         fields["textbooks"] = _json_text(textbooks)
     return fields

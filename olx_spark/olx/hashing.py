@@ -64,20 +64,24 @@ def subtree_hashes(
     that closes a cycle (OLX can point back up) counts by its own block_hash, so every node
     still gets a hash. Iterative: a deep course cannot exhaust the stack."""
     done: dict[Key, str] = {}
+
+    def known_children(node: Key) -> list[Key]:
+        return [kid for kid in children.get(node, ()) if kid in nodes]
+
     for start in nodes:
         if start in done:
             continue
         on_path: set[Key] = {start}
-        stack: list[tuple[Key, int]] = [(start, 0)]
+        # (node, its children, the next child to visit): each node's children listed once
+        stack: list[tuple[Key, list[Key], int]] = [(start, known_children(start), 0)]
         while stack:
-            node, next_child = stack[-1]
-            kids = [k for k in children.get(node, ()) if k in nodes]
+            node, kids, next_child = stack[-1]
             if next_child < len(kids):
-                stack[-1] = (node, next_child + 1)
+                stack[-1] = (node, kids, next_child + 1)
                 kid = kids[next_child]
                 if kid not in done and kid not in on_path:
                     on_path.add(kid)
-                    stack.append((kid, 0))
+                    stack.append((kid, known_children(kid), 0))
                 continue
             digest = hashlib.sha256(nodes[node][2].encode("ascii"))
             for kid in kids:

@@ -151,7 +151,7 @@ def test_settings_are_attributes_overridden_by_policy(toy: ParsedArchive) -> Non
         "display_name": "Toy Course (policy)",
         "start": "2024-01-01T00:00:00Z",
         "wiki_slug": "toy-wiki",
-        "textbooks": '[{"title":"Toy Book","book_url":"https://example.org/toy-book/"}]',
+        "textbooks": '[["Toy Book","https://example.org/toy-book/"]]',
         "tabs": '[{"type":"courseware"}]',
         "self_paced": "true",
     }
@@ -512,8 +512,8 @@ def test_course_fields_are_not_blocks_as_edx_platform_reads_them() -> None:
     course = parsed.rows["blocks"][0]
     assert course["settings"]["wiki_slug"] == "O.C.R"
     assert json.loads(course["settings"]["textbooks"]) == [
-        {"title": "One", "book_url": "https://example.org/1/"},
-        {"title": "Two", "book_url": "https://example.org/2/"},
+        ["One", "https://example.org/1/"],
+        ["Two", "https://example.org/2/"],
     ]
     assert '<wiki slug="O.C.R"/>' in course["raw_xml"]
     assert '<textbook title="Two" book_url="https://example.org/2/"/>' in course["raw_xml"]

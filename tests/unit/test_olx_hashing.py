@@ -6,7 +6,7 @@ import hashlib
 
 from lxml import etree
 
-from olx_spark.olx.hashing import block_hash, canonical_xml, course_version
+from olx_spark.olx.hashing import block_hash, canonical_xml, course_version, subtree_hashes
 from tests.olx_fixtures import course_files, make_tar, make_zip, parse_bytes
 
 TOY = course_files("toy")
@@ -183,3 +183,16 @@ def test_drafts_and_orphans_do_not_change_the_published_subtree_hashes() -> None
     without.pop("problem/orphan_q.xml")
     after = subtrees(without)
     assert {k: v for k, v in before.items() if k in after} == after
+
+
+def test_subtree_hashes_of_a_cycle_and_a_wide_node() -> None:
+    # a -> b -> a: the child that closes the cycle counts by its own block hash.
+    nodes = {"a": ("vertical", "a", "ha"), "b": ("vertical", "b", "hb")}
+    got = subtree_hashes(nodes, {"a": ["b"], "b": ["a"]})
+    b = hashlib.sha256(b"hb\nvertical/a:ha").hexdigest()
+    assert got == {"b": b, "a": hashlib.sha256(f"ha\nvertical/b:{b}".encode()).hexdigest()}
+    # 20,000 children of one node: each listed once (linear, not quadratic).
+    wide = {f"k{i}": ("html", f"k{i}", f"h{i}") for i in range(20_000)}
+    wide["root"] = ("vertical", "root", "hr")
+    hashes = subtree_hashes(wide, {"root": [f"k{i}" for i in range(20_000)]})
+    assert len(hashes) == 20_001 and hashes["k7"] == hashlib.sha256(b"h7").hexdigest()

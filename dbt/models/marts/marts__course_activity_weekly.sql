@@ -3,20 +3,24 @@
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='activity_week_key',
+        on_schema_change='append_new_columns',
         tags=['tracking_logs']
     )
 }}
 
 -- edX Insights course_activity: distinct learners per course run, ISO week (Monday start) and
 -- activity, from marts__learner_activity_daily. Incremental: only the weeks holding days that
--- were (re)computed since the newest this model holds are recomputed, from all their days.
+-- were (re)computed since the newest this model holds (by either of the daily model's two
+-- watermarks) are recomputed, from all their days.
 with daily as (
     select * from {{ ref('marts__learner_activity_daily') }}
     {% if is_incremental() %}
     where date_trunc('week', activity_date) in (
         select distinct date_trunc('week', activity_date)
         from {{ ref('marts__learner_activity_daily') }}
-        where activity_retrieved_at > (select coalesce(max(activity_retrieved_at), '') from {{ this }})
+        where
+            activity_retrieved_at > (select coalesce(max(activity_retrieved_at), '') from {{ this }})
+            or activity_resolved_at > (select coalesce(max(activity_resolved_at), '') from {{ this }})
     )
     {% endif %}
 )
@@ -27,6 +31,7 @@ with daily as (
         , user_id
         , to_date(date_trunc('week', activity_date)) as week_start_date
         , activity_retrieved_at
+        , activity_resolved_at
         , stack(
             4
             , 'ACTIVE', event_count > 0
@@ -44,6 +49,7 @@ with daily as (
         , activity
         , count(distinct user_id) as learner_count
         , max(activity_retrieved_at) as activity_retrieved_at
+        , max(activity_resolved_at) as activity_resolved_at
     from labelled
     where did
     group by courserun_id, week_start_date, activity
@@ -57,6 +63,7 @@ with daily as (
         , activity
         , learner_count
         , activity_retrieved_at
+        , activity_resolved_at
     from weekly
 )
 

@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='merge',
         unique_key='activity_key',
+        on_schema_change='append_new_columns',
         partition_by=['activity_date'],
         tags=['tracking_logs']
     )
@@ -11,15 +12,18 @@
 -- Learner x course run x day from the tracking log events (int__tracking__course_events).
 -- Incremental: a run recomputes, from every staged event of those days, only the days that
 -- received events read after the newest this model holds, or whose events named a learner
--- by username only that a package read since then resolved, and merges them by key.
+-- by username only that a package read since then resolved, and merges them by key. Two
+-- watermarks, one per kind of input, so that a package read while a log is being landed
+-- cannot move the logs' watermark past that log.
 with events as (
     select * from {{ ref('int__tracking__course_events') }}
     {% if is_incremental() %}
     where event_date in (
         select distinct event_date
         from {{ ref('int__tracking__course_events') }}
-        where greatest(retrieved_at, coalesce(user_resolved_at, retrieved_at))
-            > (select coalesce(max(activity_retrieved_at), '') from {{ this }})
+        where
+            retrieved_at > (select coalesce(max(activity_retrieved_at), '') from {{ this }})
+            or user_resolved_at > (select coalesce(max(activity_resolved_at), '') from {{ this }})
     )
     {% endif %}
 )
@@ -58,7 +62,8 @@ with events as (
         ), 0) / 1000000.0 as double) as time_on_site_seconds
         , {{ cast_timestamp_to_iso8601('min(event_at)') }} as first_event_at
         , {{ cast_timestamp_to_iso8601('max(event_at)') }} as last_event_at
-        , max(greatest(retrieved_at, coalesce(user_resolved_at, retrieved_at))) as activity_retrieved_at
+        , max(retrieved_at) as activity_retrieved_at
+        , max(user_resolved_at) as activity_resolved_at
     from activity
     group by courserun_id, user_id, event_date
 )
@@ -79,6 +84,7 @@ with events as (
         , first_event_at
         , last_event_at
         , activity_retrieved_at
+        , activity_resolved_at
     from daily
 )
 

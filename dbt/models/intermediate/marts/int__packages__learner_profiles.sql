@@ -25,7 +25,8 @@ with users as (
             partition by user_id
             order by user_package_date desc, user_retrieved_at desc, user_file_uri desc, user_line_number desc
         ) as user_rank
-        , min(user_retrieved_at) over (partition by user_id) as user_first_retrieved_at
+        -- when this username first named this id (a renamed learner resolves anew)
+        , min(user_retrieved_at) over (partition by user_id, user_username) as user_first_retrieved_at
     from users
 )
 

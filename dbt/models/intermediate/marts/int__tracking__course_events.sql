@@ -47,7 +47,7 @@ with events as (
                     then try_cast(get_json_object(events.useractivity_event_json, '$.user_id') as bigint)
             end
         ) as user_id
-        , events.user_username
+        , nullif(events.user_username, '') as user_username  -- server processes log ''
         , events.useractivity_event_name as event_name
         , events.useractivity_event_type as event_type
         , events.useractivity_event_source as event_source
