@@ -21,13 +21,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The whole system on bundled samples, in one process (olx_spark/demo.py): the sample course
+# archives, tracking logs and a GPG-encrypted data package generated for them in a temporary
+# folder (a throwaway key), ingest of all three, xapi, transform (dbt), report; then a summary.
 demo: setup
-	$(BIN)/olx-spark ingest course-archives samples/course-archives \
-		--platform edxorg --source-system prod --warehouse $(WAREHOUSE)
-	$(BIN)/olx-spark transform --warehouse $(WAREHOUSE)
-	$(BIN)/olx-spark sql --warehouse $(WAREHOUSE) \
-		"SELECT course_id, status, block_count, course_version FROM raw__edxorg__s3__course_xml_archives ORDER BY course_id"
-	$(BIN)/olx-spark report --out $(REPORT) --warehouse $(WAREHOUSE)
+	$(BIN)/olx-spark demo --warehouse $(WAREHOUSE) --report $(REPORT)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -139,7 +139,13 @@ _AREAS: list[tuple[str, Callable[[str], bool]]] = [
     ("copy.deepcopy", lambda k: "copy.py" in k or "__deepcopy__" in k),
     ("json", lambda k: "json" in k),
     ("tarfile", lambda k: "tarfile.py" in k),
-    ("olx_spark.olx.course", lambda k: "olx/course.py" in k),
+    (
+        "olx_spark.olx course resolution",
+        lambda k: any(
+            f"olx/{m}.py" in k
+            for m in ("course", "identity", "elements", "sources", "policies", "tree", "rows")
+        ),
+    ),
     ("olx_spark.olx.archive", lambda k: "olx/archive.py" in k),
     ("olx_spark.olx.arrow + pyarrow", lambda k: "arrow" in k),
 ]

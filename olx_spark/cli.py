@@ -11,8 +11,11 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from olx_spark import __version__
+from olx_spark.cli_olx import add_olx_commands, run_olx_command
+from olx_spark.cli_synth import add_synth_commands, run_synth_command
 from olx_spark.config import Config, ConfigError, load_config
 from olx_spark.olx.tables import PLATFORMS
+from olx_spark.spark.run_lock import ConcurrentRunError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -171,27 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     xapi.add_argument("--json", action="store_true", help="print the summary as JSON")
     _common(xapi)
 
-    synth = commands.add_parser(
-        "synth",
-        help="write a generated corpus of realistic course export archives (for demos, benchmarks)",
-        description=(
-            "Write N generated course export archives to OUT_DIR: Studio-style OLX with html, "
-            "problems, videos, discussions, open-response assessments, library content, drafts, "
-            "policies, pages and static files. Deterministic for a seed."
-        ),
-    )
-    synth.add_argument("out_dir", metavar="OUT_DIR")
-    synth.add_argument("--courses", type=int, required=True, metavar="N")
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--scale", choices=("small", "medium", "large"), default="small")
-    synth.add_argument("--workers", type=int, default=1, help="processes generating in parallel")
-    synth.add_argument(
-        "--big-static-mb",
-        type=int,
-        default=0,
-        metavar="MB",
-        help="also write one archive that is mostly static files of this total size",
-    )
+    add_synth_commands(commands)
 
     transform = commands.add_parser(
         "transform",
@@ -258,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "json", "csv"), default="table")
     sql.add_argument("--limit", type=int, default=1000, help="rows to print at most (default 1000)")
     _common(sql)
+    add_olx_commands(commands)
     return parser
 
 
@@ -395,37 +379,25 @@ def cmd_dbt(args: argparse.Namespace, config: Config) -> int:
     return run_dbt(config, list(args.dbt_args))
 
 
-def cmd_synth(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from olx_spark.synth import generate_corpus
-
-    summary = generate_corpus(
-        Path(args.out_dir),
-        args.courses,
-        seed=args.seed,
-        scale=args.scale,
-        big_static_bytes=args.big_static_mb * 1024 * 1024,
-        workers=args.workers,
-    )
-    facts = summary.to_dict()
-    print(f"wrote {facts['archive_count']:,} archives to {args.out_dir} in {facts['seconds']:.1f}s")
-    print(f"  blocks              {facts['block_count']:>14,}")
-    print(f"  compressed bytes    {facts['compressed_bytes']:>14,}")
-    print(f"  uncompressed bytes  {facts['uncompressed_bytes']:>14,}")
-    print(f"  static bytes        {facts['static_bytes']:>14,}")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "synth":
-        return cmd_synth(args)
+    if args.command in ("synth", "demo"):
+        return run_synth_command(args)
+    if args.command == "olx":
+        return run_olx_command(args)
     try:
         config = load_config(args.config, warehouse=args.warehouse)
     except ConfigError as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _dispatch(args, config)
+    except ConcurrentRunError as exc:  # another run in the way: say who, and to run it again
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if args.command == "ingest" and args.kind == "course-archives":
         return cmd_ingest_course_archives(args, config)
     if args.command == "ingest" and args.kind == "data-packages":

@@ -25,6 +25,15 @@ class WarehouseConfig:
     dir: str = DEFAULT_WAREHOUSE
     # The Spark database (schema) that holds the raw tables.
     raw_schema: str = DEFAULT_RAW_SCHEMA
+    # Two runs of the same job on one warehouse take turns (`olx_spark.spark.run_lock`): the
+    # second waits this long for the first to finish, then fails with a message saying so
+    # (0 = fail at once). On a local warehouse the embedded metastore also admits one olx-spark
+    # process at a time: any second command waits for it the same way.
+    lock_wait_seconds: float = 3600.0
+    # Folder of the run locks (one file per job). "" = `{dir}/_locks` when the warehouse is a
+    # local folder; for a warehouse on S3 (no file locks there) name a folder every run can
+    # see, e.g. on the one machine that starts them, or leave it "" and rely on Delta alone.
+    lock_dir: str = ""
 
 
 @dataclass(frozen=True)

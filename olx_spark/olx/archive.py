@@ -150,7 +150,7 @@ class ArchiveContents:
     files: list[MemberFile] = field(default_factory=list)
 
 
-def _normalize(name: str) -> tuple[str, str | None]:
+def normalize_member_name(name: str) -> tuple[str, str | None]:
     """The member's path without `./` and empty parts, and why it is unsafe (None if safe)."""
     if name.startswith(("/", "\\")) or _DRIVE.match(name):
         return name, "has an absolute path"
@@ -180,7 +180,7 @@ def _is_text(path: str) -> bool:
     return (suffix in TEXT_SUFFIXES or not suffix) and not is_static_path(path)
 
 
-class _Collector:
+class MemberCollector:
     """Admits members (safety, limits) and reads each admitted one once, in chunks."""
 
     def __init__(self, limits: Limits, errors: list[ArchiveError]) -> None:
@@ -201,7 +201,7 @@ class _Collector:
                 f"the archive has more than {self.limits.max_members} members "
                 "(limit max_members); it was not read further.",
             )
-        path, unsafe = _normalize(name)
+        path, unsafe = normalize_member_name(name)
         if unsafe is None and kind in ("link", "device"):
             unsafe = "is a link" if kind == "link" else "is a device or fifo entry"
         if unsafe is not None:
@@ -252,7 +252,7 @@ class _Collector:
         )
 
 
-def _tar_kind(info: tarfile.TarInfo) -> str:
+def tar_member_kind(info: tarfile.TarInfo) -> str:
     if info.issym() or info.islnk():
         return "link"
     if info.ischr() or info.isblk() or info.isfifo():
@@ -262,11 +262,11 @@ def _tar_kind(info: tarfile.TarInfo) -> str:
     return "file" if info.isreg() else "other"
 
 
-def _read_tar(stream: _Readable, collector: _Collector) -> None:
+def _read_tar(stream: _Readable, collector: MemberCollector) -> None:
     # tarfile's default stream buffer (RECORDSIZE, 10 KiB), not CHUNK_BYTES: in stream mode
     # `_Stream` keeps the unread rest of its buffer by slicing, so every 512-byte header read
     # copied up to a whole 1 MiB buffer (17 % of the parser's time; benchmarks/RESULTS.md).
-    # Members are still read in CHUNK_BYTES pieces (`_Collector.take`).
+    # Members are still read in CHUNK_BYTES pieces (`MemberCollector.take`).
     with tarfile.open(
         fileobj=stream,  # type: ignore[arg-type]
         mode="r|",
@@ -275,7 +275,7 @@ def _read_tar(stream: _Readable, collector: _Collector) -> None:
     ) as tar:
         while (info := tar.next()) is not None:
             tar.members.clear()  # stream mode would otherwise keep every header in memory
-            kind = _tar_kind(info)
+            kind = tar_member_kind(info)
             path = collector.admit(info.name, kind, info.size)
             member = tar.extractfile(info) if path is not None and kind == "file" else None
             if path is not None and member is not None:
@@ -284,7 +284,7 @@ def _read_tar(stream: _Readable, collector: _Collector) -> None:
         pass
 
 
-def _zip_kind(info: zipfile.ZipInfo) -> str:
+def zip_member_kind(info: zipfile.ZipInfo) -> str:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         return "link"
@@ -307,7 +307,7 @@ def _spool(reader: HashingReader, spool: IO[bytes], limits: Limits) -> int:
     return size
 
 
-def _read_zip(reader: HashingReader, collector: _Collector, name: str) -> None:
+def _read_zip(reader: HashingReader, collector: MemberCollector, name: str) -> None:
     with tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_MEMORY_BYTES) as spool:
         archive_size = _spool(reader, spool, collector.limits)
         try:
@@ -320,7 +320,7 @@ def _read_zip(reader: HashingReader, collector: _Collector, name: str) -> None:
         meter = _Meter(collector.limits, lambda: min(consumed, archive_size))
         with archive:
             for info in archive.infolist():
-                kind = _zip_kind(info)
+                kind = zip_member_kind(info)
                 path = collector.admit(info.filename, kind, info.file_size)
                 if path is None or kind != "file":
                     continue
@@ -332,7 +332,7 @@ def _take_zip_member(
     archive: zipfile.ZipFile,
     info: zipfile.ZipInfo,
     path: str,
-    collector: _Collector,
+    collector: MemberCollector,
     meter: _Meter,
 ) -> None:
     try:
@@ -370,7 +370,7 @@ def read_archive(
     The format is sniffed from the first bytes (gzip, zip, else plain tar); `name` only
     words the messages. Problems with single members are appended to `errors`.
     """
-    collector = _Collector(limits, errors)
+    collector = MemberCollector(limits, errors)
     head = reader.peek(4)
     if not head:
         raise ArchiveRejected("not_an_archive", f"{name} is empty (0 bytes).")
@@ -412,7 +412,8 @@ def archive_stem(name: str) -> str:
     return base
 
 
-def _root_candidate_key(path: str) -> tuple[int, int, str]:
+def root_candidate_key(path: str) -> tuple[int, int, str]:
+    """Order of course root candidates: the shallowest first, course.xml before library.xml."""
     parts = path.split("/")
     return (len(parts), ROOT_FILES.index(parts[-1]), path)
 
@@ -430,7 +431,7 @@ def locate_course(contents: ArchiveContents, name: str) -> CourseFiles:
             f"{name} holds no course.xml or library.xml at any depth; is it an Open edX "
             "course (or library) export?",
         )
-    root_path = min(candidates, key=_root_candidate_key)
+    root_path = min(candidates, key=root_candidate_key)
     if root_path not in contents.texts:
         raise ArchiveRejected(
             "no_course", f"{root_path} could not be read, so the course is unknown.", root_path

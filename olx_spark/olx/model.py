@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PARSER_VERSION = "olx-spark-olx/2"  # 2: <wiki> and <textbook> under <course> are fields
+PARSER_VERSION = "olx-spark-olx/3"  # 2: <wiki>, <textbook> are fields; 3: raw_xml keeps xmlns
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark.broadcast import Broadcast
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from olx_spark.config import Config, S3Config
@@ -48,7 +48,7 @@ from olx_spark.olx.tables import (
 )
 from olx_spark.spark.delta import (
     add_missing_columns,
-    append_rows,
+    append_ledger_rows,
     delete_path,
     ensure_table,
     last_written_rows,
@@ -57,6 +57,7 @@ from olx_spark.spark.delta import (
     table_location,
 )
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.run_lock import course_archives
 from olx_spark.spark.schemas import spark_schema, staging_spark_schema
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
@@ -170,6 +171,13 @@ LEDGER_COLUMNS = [
     "status",
 ]
 LedgerRow = tuple[str, int, int | None, str | None, str | None]  # modified_at in microseconds
+# A file as listed; a row for it with a hash is final (`ledger_state`; without one it is retried).
+LEDGER_IDENTITY = ("archive_uri", "archive_size_bytes", "archive_modified_at")
+
+
+def _read_for_good(col: Callable[[str], Column]) -> Column:
+    """`ledger_state`'s rule as a Spark condition: a row with a hash needs no further reading."""
+    return F.coalesce(col("archive_sha256"), F.lit("")) != ""
 
 
 def ledger_state(rows: Iterable[LedgerRow]) -> LedgerState:
@@ -299,8 +307,12 @@ def write_course_rows(
         replace_rows(rows, location, "archive_sha256", loaded.values())
         rows_written[course_table_name(job.platform, entity)] = last_written_rows(spark, location)
     spark.sparkContext.setJobDescription("write the archives ledger")
-    append_rows(
-        _ledger_frame(staged, duplicates), table_location(spark, job.table(config, "archives"))
+    append_ledger_rows(
+        spark,
+        _ledger_frame(staged, duplicates),
+        table_location(spark, job.table(config, "archives")),
+        LEDGER_IDENTITY,
+        _read_for_good,
     )
     rows_written[course_table_name(job.platform, "archives")] = len(ledger_rows)
     return rows_written
@@ -399,4 +411,6 @@ def ingest_course_archives(
         lambda: read_ledger_without_spark(config, job),
         lambda: run_course_archives(session(config), config, job, files),
         started,
+        config=config,
+        locks=(course_archives(job.platform),),
     )

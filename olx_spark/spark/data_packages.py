@@ -91,7 +91,7 @@ from olx_spark.spark.course_archives import (
 from olx_spark.spark.course_archives import ensure_tables as ensure_course_tables
 from olx_spark.spark.course_archives import read_ledger as read_course_ledger
 from olx_spark.spark.delta import (
-    append_rows,
+    append_ledger_rows,
     delete_path,
     ensure_table,
     last_written_rows,
@@ -100,6 +100,7 @@ from olx_spark.spark.delta import (
     table_location,
 )
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.run_lock import DATA_PACKAGES, course_archives
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
@@ -290,6 +291,17 @@ def _final_file() -> Column:
     """`_is_final` as a Spark filter (it only narrows what is collected; `_is_final` decides)."""
     return F.col("status").isin(*FINAL_FILE) | (
         (F.col("status") == STATUS_REJECTED) & ~F.coalesce(F.col("retryable"), F.lit(False))
+    )
+
+
+# A package or file as listed (with the file inside it): a row final for it is never rewritten.
+LEDGER_IDENTITY = ("file_kind", "file_uri", "source_uri", "source_size_bytes", "source_modified_at")
+
+
+def _final_row(col: Callable[[str], Column]) -> Column:
+    """`_is_final` as a condition on the row `col` gives the columns of (for the ledger MERGE)."""
+    return col("status").isin(*FINAL_FILE) | (
+        (col("status") == STATUS_REJECTED) & ~F.coalesce(col("retryable"), F.lit(False))
     )
 
 
@@ -919,7 +931,13 @@ def _run_pass(
             frames.append(_driver_rows_frame(spark, driver_rows))
         if frames:
             spark.sparkContext.setJobDescription("write the data package ledger")
-            append_rows(reduce(DataFrame.unionByName, frames), ledger_location)
+            append_ledger_rows(
+                spark,
+                reduce(DataFrame.unionByName, frames),
+                ledger_location,
+                LEDGER_IDENTITY,
+                _final_row,
+            )
             result.rows_written[LEDGER_TABLE] = last_written_rows(spark, ledger_location)
         result.files = outcomes + [
             _outcome(r)
@@ -1025,6 +1043,9 @@ def ingest_data_packages(
         plan_without_spark,
         lambda: run_data_packages(session(config), config, job, files),
         started,
+        config=config,
+        # Course exports in packages land in the edxorg course tables: their lock too.
+        locks=(DATA_PACKAGES, course_archives(PLATFORM)),
     )
     if not outcome.spark_used:
         # Count package files, not listed objects, as a run on Spark does (a zip: its members).

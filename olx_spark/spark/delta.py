@@ -3,15 +3,24 @@
 Writes that may be repeated after a killed run use `replaceWhere` on the file identity column
 (e.g. `archive_sha256 IN (...)`): rows a killed run left behind for the same file are replaced
 in the same transaction that writes them again, so a rerun never duplicates.
+
+Ledger rows go in last, with an insert-only MERGE (`append_ledger_rows`) rather than a blind
+append: two runs that race (both read the ledger before either wrote it) would otherwise both
+record the same file as loaded. A MERGE reads the ledger, so Delta checks it against what
+committed meanwhile: the later of two overlapping commits fails with a conflict, and a later
+one that does not overlap finds the other run's rows and adds none of its own for those files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import reduce
 
 import pyarrow as pa
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from olx_spark.spark.schemas import spark_schema_of
@@ -159,6 +168,40 @@ def replace_rows(df: DataFrame, location: str, column: str, values: Iterable[str
 
 def append_rows(df: DataFrame, location: str) -> None:
     df.write.format("delta").mode("append").option("mergeSchema", "true").save(location)
+
+
+def append_ledger_rows(
+    spark: SparkSession,
+    rows: DataFrame,
+    location: str,
+    identity: Sequence[str],
+    final: Callable[[Callable[[str], Column]], Column] | None = None,
+) -> None:
+    """Append a run's ledger `rows` to the ledger at `location` in one commit, leaving out each
+    row that is `final` for a file the ledger already has a `final` row for: same values in the
+    `identity` columns (the file as listed: URI, size, time; nulls equal). `final(col)` says
+    whether a row needs no further reading, with `col(name)` giving that row's column; None: every
+    row. A run never writes such a row unless another run raced it (a final file is skipped), so
+    outside a race this is exactly an append (rows of retried, non-final attempts always go in).
+
+    An insert-only MERGE, not a blind append: it reads the ledger, so Delta's conflict check
+    fails this commit (ConcurrentAppendException) if another run added matching rows after this
+    one read them; a MERGE that starts after the other run's commit sees its rows."""
+
+    def side(alias: str) -> Callable[[str], Column]:
+        return lambda name: F.col(f"{alias}.`{name}`")
+
+    target, source = side("t"), side("s")
+    same_file = reduce(operator.and_, [target(c).eqNullSafe(source(c)) for c in identity])
+    condition = same_file if final is None else same_file & final(target) & final(source)
+    (
+        DeltaTable.forPath(spark, location)
+        .alias("t")
+        .merge(rows.alias("s"), condition)
+        .whenNotMatchedInsertAll()
+        .withSchemaEvolution()
+        .execute()
+    )
 
 
 def last_written_rows(spark: SparkSession, location: str) -> int:

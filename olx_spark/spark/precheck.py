@@ -5,6 +5,10 @@ cold first query (benchmarks/RESULTS.md: 0.5 s instead of 16-40 s). For a local 
 jobs' tables sit at known paths, so their ledger can be read straight from its Delta log with
 pyarrow (`olx_spark.storage.delta_log`); anything that cannot be trusted that way raises and
 the job lets Spark decide.
+
+It is also where an ingest takes its turn on the warehouse (`olx_spark.spark.run_lock`): the
+Spark part of a run holds the job's run lock, and a run that had to wait for another one checks
+again first, since what the other run loaded is no longer new.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from olx_spark.config import Config
+from olx_spark.spark.run_lock import commit_conflicts_explained, run_turn
 from olx_spark.storage.delta_log import UnsupportedDeltaTable, read_columns
 from olx_spark.storage.delta_log import table_location as delta_log_location
 from olx_spark.storage.listing import SourceFile, is_s3
@@ -61,6 +66,28 @@ def read_ledger_columns(
     return read_columns(delta_log_location(ledger, config.s3), list(columns))
 
 
+def _check(
+    job_name: str,
+    source: str,
+    files: list[SourceFile],
+    read_ledger: Callable[[], _Ledger],
+    started: float,
+) -> IngestOutcome | str:
+    """The outcome "nothing new" if the ledger, read without Spark, has every listed file; else
+    what the check found, in words."""
+    try:
+        ledger = read_ledger()
+    except Exception as exc:  # anything at all: Spark reads the ledger itself
+        return f"ledger not read without Spark ({type(exc).__name__}: {exc})"
+    new = [f for f in files if f.identity not in ledger.unchanged]
+    if new:
+        return f"{len(new)} new or changed files"
+    summary = IngestSummary(job=job_name, source=source)
+    summary.files_seen = summary.unchanged = len(files)
+    summary.seconds = time.monotonic() - started
+    return IngestOutcome(summary, spark_used=False, precheck="nothing new")
+
+
 def run_unless_nothing_new(
     job_name: str,
     source: str,
@@ -68,20 +95,30 @@ def run_unless_nothing_new(
     read_ledger: Callable[[], _Ledger],
     run: Callable[[], IngestSummary],
     started: float,
+    *,
+    config: Config | None = None,
+    locks: Sequence[str] = (),
 ) -> IngestOutcome:
     """The summary of "nothing new" if the ledger, read without Spark, already has every listed
     file; else `run()` (Spark). A ledger that cannot be read without Spark (any error) means
-    Spark reads it itself. `started` is the job's `time.monotonic()` start (before listing)."""
-    try:
-        ledger = read_ledger()
-    except Exception as exc:  # anything at all: Spark reads the ledger itself
-        precheck = f"ledger not read without Spark ({type(exc).__name__}: {exc})"
-    else:
-        new = [f for f in files if f.identity not in ledger.unchanged]
-        if not new:
-            summary = IngestSummary(job=job_name, source=source)
-            summary.files_seen = summary.unchanged = len(files)
-            summary.seconds = time.monotonic() - started
-            return IngestOutcome(summary, spark_used=False, precheck="nothing new")
-        precheck = f"{len(new)} new or changed files"
-    return IngestOutcome(run(), spark_used=True, precheck=precheck)
+    Spark reads it itself. `started` is the job's `time.monotonic()` start (before listing).
+
+    With `config`, `run()` holds the run locks `locks` of the warehouse (and its metastore's):
+    if another run held one, the ledger is checked again once it is free. A Delta commit
+    conflict with another run becomes a `CommitConflictError` that says what to do."""
+    checked = _check(job_name, source, files, read_ledger, started)
+    if isinstance(checked, IngestOutcome):
+        return checked
+    if config is None:
+        with commit_conflicts_explained(job_name):
+            return IngestOutcome(run(), spark_used=True, precheck=checked)
+    with run_turn(config, *locks) as turn:
+        if turn.waited_for_another_run:
+            again = _check(job_name, source, files, read_ledger, started)
+            if isinstance(again, IngestOutcome):
+                return IngestOutcome(
+                    again.summary, spark_used=False, precheck="nothing new after another run"
+                )
+            checked = f"{again} after another run"
+        with commit_conflicts_explained(job_name):
+            return IngestOutcome(run(), spark_used=True, precheck=checked)

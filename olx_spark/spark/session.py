@@ -5,6 +5,10 @@ inside that folder (so tables resolve by name across runs and for dbt), Delta's 
 catalog, Arrow transfer on, UTC everywhere, Python workers forked from our own daemon module
 (`olx_spark.spark.worker_daemon`). Cluster mode leaves the cluster's settings alone and
 only makes sure the raw schema exists.
+
+The embedded metastore admits one process at a time: a local session first waits for any other
+olx-spark process on the same warehouse to end (`olx_spark.spark.run_lock`), and one that still
+cannot open it (a process outside olx-spark has it) fails with `MetastoreInUseError`, in words.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ LOCAL_CONF = {
 }
 
 
+METASTORE_URL = "spark.hadoop.javax.jdo.option.ConnectionURL"
+
+
 def is_local_path(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file://")
 
@@ -71,6 +78,55 @@ def local_table_location(config: Config, table: str) -> str:
     return f"{warehouse.rstrip('/')}/{config.warehouse.raw_schema.lower()}.db/{table.lower()}"
 
 
+def metastore_url(config: Config) -> str:
+    """The JDBC URL of a local session's metastore: the embedded Derby database in the warehouse
+    folder, unless `[spark.conf]` names another."""
+    default = f"jdbc:derby:;databaseName={warehouse_location(config)}/_metastore_db;create=true"
+    return config.spark.conf.get(METASTORE_URL, default)
+
+
+def embedded_derby_path(config: Config) -> str | None:
+    """The folder of a local session's embedded Derby metastore; None if the metastore is not an
+    embedded Derby on this machine's disk (a network server, in memory, another database)."""
+    url = metastore_url(config)
+    if not url.startswith("jdbc:derby:") or url.startswith("jdbc:derby://"):
+        return None
+    name, *attributes = url.removeprefix("jdbc:derby:").split(";")
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        if key.strip() == "databaseName":
+            name = value.strip()
+    name = name.removeprefix("directory:")
+    if not name or "://" in name or name.startswith(("memory:", "classpath:", "jar:")):
+        return None
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return str(path)
+    # Derby resolves a relative name against derby.system.home, which is the warehouse.
+    if not is_local_path(config.warehouse.dir):
+        return None
+    return str(Path(warehouse_location(config)) / path)
+
+
+def _metastore_in_use(config: Config, exc: Exception) -> Exception | None:
+    """A clear error for a local session whose embedded metastore would not open (most likely
+    another process has it open); None if `exc` is something else."""
+    from olx_spark.spark.run_lock import MetastoreInUseError
+
+    derby = embedded_derby_path(config)
+    if derby is None or "SessionHiveMetaStoreClient" not in str(exc):
+        return None
+    return MetastoreInUseError(
+        f"the warehouse's embedded metastore (Derby, {derby}) could not be opened: another "
+        "process most likely has it open, and Derby admits one process at a time. olx-spark "
+        "commands wait for each other; this one is something else holding it (a pyspark shell, "
+        "a notebook, dbt run on its own, a Thrift server). Stop it or wait for it to end, then "
+        "run this command again; or give the warehouse a shared metastore "
+        f"({METASTORE_URL} under [spark.conf]). If no other process has it open, Derby's log "
+        f"({warehouse_location(config)}/derby.log) says what else is wrong."
+    )
+
+
 def local_session_conf(config: Config) -> dict[str, str]:
     """Every setting of a local session: one source of truth shared by the jobs and dbt."""
     wh = warehouse_location(config)
@@ -82,9 +138,7 @@ def local_session_conf(config: Config) -> dict[str, str]:
         **LOCAL_CONF,
         "spark.sql.warehouse.dir": wh,
         "spark.sql.catalogImplementation": "hive",
-        "spark.hadoop.javax.jdo.option.ConnectionURL": (
-            f"jdbc:derby:;databaseName={wh}/_metastore_db;create=true"
-        ),
+        METASTORE_URL: metastore_url(config),
         "spark.driver.extraJavaOptions": java_opts,
         # Python workers run the interpreter (and so the packages) of the driver.
         "spark.pyspark.python": sys.executable,
@@ -106,8 +160,12 @@ def get_session(config: Config) -> SparkSession:
             builder = builder.config(key, value)
         spark = builder.enableHiveSupport().getOrCreate()
     elif config.spark.mode == "local":
+        from olx_spark.spark.run_lock import hold_metastore
+
         if is_local_path(config.warehouse.dir):
             Path(warehouse_location(config)).mkdir(parents=True, exist_ok=True)
+        # One process at a time on an embedded metastore: wait here for any other to end.
+        hold_metastore(config)
         # PySpark picks the workers' interpreter from the environment: make it this one.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.master(config.spark.master).appName(config.spark.app_name)
@@ -117,5 +175,11 @@ def get_session(config: Config) -> SparkSession:
         spark.sparkContext.setLogLevel("ERROR")
     else:
         raise ValueError(f"spark.mode must be 'local' or 'cluster', not {config.spark.mode!r}")
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{config.warehouse.raw_schema}`")
+    try:
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS `{config.warehouse.raw_schema}`")
+    except Exception as exc:
+        clear = _metastore_in_use(config, exc) if config.spark.mode == "local" else None
+        if clear is None:
+            raise
+        raise clear from exc
     return spark

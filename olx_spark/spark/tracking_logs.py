@@ -38,7 +38,7 @@ from olx_spark.config import Config
 from olx_spark.packages.gpg import GpgSettings, Secret, gpg_settings
 from olx_spark.spark import delta
 from olx_spark.spark.delta import (
-    append_rows,
+    append_ledger_rows,
     delete_path,
     last_written_rows,
     qualified,
@@ -46,6 +46,7 @@ from olx_spark.spark.delta import (
     table_location,
 )
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
+from olx_spark.spark.run_lock import TRACKING_LOGS
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
@@ -333,6 +334,12 @@ LEDGER_COLUMNS = [
     "retryable",
 ]
 LedgerRow = tuple[str, int, int | None, str | None, str | None, bool | None]
+LEDGER_IDENTITY = ("file_uri", "file_size_bytes", "file_modified_at")  # a file as listed
+
+
+def _read_for_good(col: Callable[[str], Column]) -> Column:
+    """`ledger_state`'s rule as a Spark condition: any row but a `retryable` rejection."""
+    return ~((col("status") == STATUS_REJECTED) & F.coalesce(col("retryable"), F.lit(False)))
 
 
 def ledger_state(rows: Iterable[LedgerRow]) -> LedgerState:
@@ -588,7 +595,13 @@ def run_tracking_logs(
                 replace_rows(frame, location, "file_sha256", written.values())
                 summary.rows_written[name] = last_written_rows(spark, location)
         spark.sparkContext.setJobDescription("write the tracking log ledger")
-        append_rows(ledger_df, table_location(spark, job.table(config, LEDGER_TABLE)))
+        append_ledger_rows(
+            spark,
+            ledger_df,
+            table_location(spark, job.table(config, LEDGER_TABLE)),
+            LEDGER_IDENTITY,
+            _read_for_good,
+        )
         summary.rows_written[LEDGER_TABLE] = len(read)
         _summarise(
             summary,
@@ -618,4 +631,6 @@ def ingest_tracking_logs(
         lambda: read_ledger_without_spark(config),
         lambda: run_tracking_logs(session(config), config, job, files),
         started,
+        config=config,
+        locks=(TRACKING_LOGS,),
     )

@@ -38,12 +38,13 @@ from olx_spark.config import Config, S3Config
 from olx_spark.olx.tables import PLATFORMS, course_table_name
 from olx_spark.spark import delta
 from olx_spark.spark.delta import (
-    append_rows,
+    append_ledger_rows,
     qualified,
     replace_rows,
     table_location,
 )
 from olx_spark.spark.precheck import read_ledger_columns
+from olx_spark.spark.run_lock import XAPI, commit_conflicts_explained, run_turn
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.storage.listing import is_s3
@@ -357,17 +358,25 @@ def transform_to_xapi(
     config: Config, job: XapiJob, session: Callable[[Config], SparkSession]
 ) -> tuple[XapiSummary, bool]:
     """The job as the CLI and spark-submit run it: settings checked first, "nothing new"
-    decided from the ledgers without Spark when they can be read so, else Spark runs.
-    Returns the summary and whether Spark was used."""
+    decided from the ledgers without Spark when they can be read so, else Spark runs, holding
+    the job's run lock (`olx_spark.spark.run_lock`; after waiting for another run, "nothing
+    new" is decided again). Returns the summary and whether Spark was used."""
     started = time.monotonic()
     job.settings(config)
-    try:
-        nothing_new = pending_without_spark(config, job) == 0
-    except Exception:  # anything at all: Spark reads the ledgers itself
-        nothing_new = False
-    if nothing_new:
+
+    def nothing_new() -> bool:
+        try:
+            return pending_without_spark(config, job) == 0
+        except Exception:  # anything at all: Spark reads the ledgers itself
+            return False
+
+    if nothing_new():
         return XapiSummary(seconds=time.monotonic() - started), False
-    return run_xapi(session(config), config, job), True
+    with run_turn(config, XAPI) as turn:
+        if turn.waited_for_another_run and nothing_new():
+            return XapiSummary(seconds=time.monotonic() - started), False
+        with commit_conflicts_explained("xapi"):
+            return run_xapi(session(config), config, job), True
 
 
 def _upload_partition(
@@ -515,7 +524,13 @@ def run_xapi(spark: SparkSession, config: Config, job: XapiJob) -> XapiSummary:
             .select("statement", "statement_date")
         )
         write_json_lines(written, job.out, config)
-    append_rows(ledger, table_location(spark, job.table(config, LEDGER_TABLE)))
+    # One row per log file ever transformed (`pending_files` leaves those out).
+    append_ledger_rows(
+        spark,
+        ledger,
+        table_location(spark, job.table(config, LEDGER_TABLE)),
+        ("source_file_sha256",),
+    )
 
     summary.files_transformed = len(pending)
     summary.events_read = sum(r[3] for r in ledger_rows)

@@ -12,6 +12,12 @@ Modules: `scales` (how big a course is), `text` (words, titles, XML escaping), `
 writing), `corpus` (archives, corpus, workers), `facts` (what an archive holds) and `samples`
 (the bundled demo archives). Beside the courses: `tracking` writes daily tracking logs and
 `packages` a research data package (encrypted dumps) for the other jobs' benchmarks.
+
+One coherent world over given archives (`olx-spark synth --learners`, `olx-spark demo`):
+`courseware` (an archive's outline, videos, problems, as learners see it), `people` (learners,
+profiles, enrollments), `events` (tracking log lines as the LMS writes them), `activity` (what
+a learner does at a block), `learning` (the world, played day by day), `research` (the world's
+data package) and `inputs` (all three inputs written side by side).
 """
 
 from olx_spark.synth.corpus import generate_corpus, generate_course_archive

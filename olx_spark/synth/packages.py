@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import random
 import shutil
@@ -335,6 +336,25 @@ def write_studentmodule_package(
         package_bytes=path.stat().st_size,
         seconds=round(time.monotonic() - started, 2),
     )
+
+
+def encrypt_bytes(data: bytes, gnupg_home: str, recipient: str, gpg: str = "gpg") -> bytes:
+    """`data` encrypted to `recipient` (binary OpenPGP, as edX's `.gpg` files are)."""
+    out = io.BytesIO()
+    with _encrypting(out, gnupg_home, recipient, gpg) as encryptor:
+        encryptor.write(data)
+    return out.getvalue()
+
+
+def stop_agent(gnupg_home: str) -> None:
+    """Stop the gpg-agent gpg started for the keyring `gnupg_home` (if any)."""
+    with suppress(OSError):
+        subprocess.run(
+            ["gpgconf", "--homedir", gnupg_home, "--kill", "gpg-agent"],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
 
 
 def make_keyring(home: Path, passphrase: str, email: str = "synth@example.org") -> str:

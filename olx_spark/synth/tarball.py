@@ -16,52 +16,15 @@ compressed size stays realistic: media inflate 1:1, as real images, PDFs and vid
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
+from olx_spark.storage.segmented_gzip import MEDIA_LEVEL, SegmentedGzip
 from olx_spark.synth.static import ContentSource, StaticFile
 
 TEXT_LEVEL = 3
-MEDIA_LEVEL = 0
 _BLOCK = 512
 _RECORD = 20 * _BLOCK  # tar pads the archive to whole records of 10 KiB
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no flags, mtime 0, OS unknown
-
-
-class SegmentedGzip:
-    """A write-only gzip stream whose deflate level can change between writes."""
-
-    def __init__(self, raw: BinaryIO, level: int) -> None:
-        self._raw = raw
-        self._level = level
-        self._deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        self._crc = 0
-        self._size = 0
-        raw.write(_GZIP_HEADER)
-
-    def set_level(self, level: int) -> None:
-        """Deflate what follows at `level` (ends the current segment with a sync flush)."""
-        if level != self._level:
-            self._raw.write(self._deflate.flush(zlib.Z_SYNC_FLUSH))
-            self._deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-            self._level = level
-
-    def write(self, data: bytes | memoryview) -> None:
-        self._crc = zlib.crc32(data, self._crc)
-        self._size += len(data)
-        self._raw.write(self._deflate.compress(data))
-
-    def tell(self) -> int:
-        """Uncompressed bytes written so far."""
-        return self._size
-
-    def finish(self) -> None:
-        """End the deflate stream and write the gzip trailer (CRC-32 and size mod 2**32)."""
-        self._raw.write(self._deflate.flush(zlib.Z_FINISH))
-        self._raw.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
 
 
 def write_tar_gz(

@@ -72,7 +72,7 @@ def _world(rng: random.Random, org: str, n_users: int, n_courses: int) -> _World
     return _World(org, courses, users)
 
 
-def _line(
+def lms_line(
     base: dict[str, Any],
     source: str,
     name: str,
@@ -258,7 +258,7 @@ def _video(
             "context": context,
         }
     # From the browser: `event` is a JSON string.
-    return _line(base, "browser", name, json.dumps(payload), f"{LMS}/xblock/{usage}", context)
+    return lms_line(base, "browser", name, json.dumps(payload), f"{LMS}/xblock/{usage}", context)
 
 
 def _problem(
@@ -329,7 +329,7 @@ def _problem(
             "hint_len": 2,
             "hint_text": "Think of the sky on a clear day.",
         }
-    return _line(base, "server", name, payload, None, context)
+    return lms_line(base, "server", name, payload, None, context)
 
 
 def _navigation(
@@ -359,7 +359,7 @@ def _navigation(
         }
         if name.endswith("tab_selected"):
             payload["target_tab"] = _int(rng, 1, 8)
-    return _line(base, "browser", name, json.dumps(payload), courseware, context)
+    return lms_line(base, "browser", name, json.dumps(payload), courseware, context)
 
 
 def _forum(
@@ -405,7 +405,7 @@ def _forum(
         payload["undo_vote"] = False
     elif action == "viewed":
         payload["target_username"] = _one(rng, ("instructor", "ta_1", "learner_00001_a"))
-    return _line(base, "server", name, payload, None, context)
+    return lms_line(base, "server", name, payload, None, context)
 
 
 def _service(
@@ -489,7 +489,7 @@ def _service(
                 (datetime.fromisoformat(stamp) - started).total_seconds() if submitted else None
             ),
         }
-    return _line(base, "server", name, payload, None, context)
+    return lms_line(base, "server", name, payload, None, context)
 
 
 def _event(rng: random.Random, world: _World, moment: datetime) -> dict[str, Any]:

@@ -8,7 +8,9 @@ only the edxorg staging models and the tracking log / xAPI models (without the d
 already passed) to show that a rerun changes nothing and that a new archive version and a new
 log add exactly their rows, row for row. (The tracking log and xAPI models ride along here
 rather than in a test of their own: the full build runs them anyway, and every dbt invocation
-costs a parse of the whole project.)
+costs a parse of the whole project.) The new version's changes are known one by one, so the
+change log between versions (marts__course_block_changes) rides along too: its rows are worked
+out by hand (BLOCK_CHANGES), and a re-export of the same content adds none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import hmac
 import json
 import uuid
 from collections import Counter
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from olx_spark.config import Config
+from olx_spark.olx.changes import BlockChange, diff_versions
+from olx_spark.olx.parse import parse_course_archive
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name
+from olx_spark.olx.versions import CourseVersion
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
 from olx_spark.spark.tracking_logs import TrackingLogJob, run_tracking_logs
 from olx_spark.spark.xapi_statements import XapiJob, run_xapi
@@ -49,6 +55,20 @@ TRACKING_STAGING = [
     "stg__xapi__statements",
 ]
 MODELS_ONLY = ["--exclude-resource-type", "test"]
+DBT_MODELS = Path(__file__).resolve().parents[2] / "dbt" / "models"
+# The marts and their intermediate models, bar the change log between course versions (and the
+# pairs of versions it reads), with only the tests whose every parent is built.
+WITHOUT_LEARNER_MARTS = [
+    "--exclude",
+    *sorted(
+        path.stem
+        for folder in ("marts", "intermediate/marts")
+        for path in (DBT_MODELS / folder).glob("*.sql")
+        if path.stem not in ("marts__course_block_changes", "int__course_versions__consecutive")
+    ),
+    "--indirect-selection",
+    "cautious",
+]
 GRADER = [
     {"type": "Homework", "short_label": "HW", "min_count": 1, "drop_count": 0, "weight": 0.4},
     {"type": "Final Exam", "short_label": "Final", "min_count": 1, "drop_count": 0, "weight": 0.6},
@@ -59,10 +79,41 @@ def block_id(block_type: str, url_name: str) -> str:
     return f"block-v1:{KEY}+type@{block_type}+block@{url_name}"
 
 
-def course_files(title: str, extra_problem: bool = False) -> dict[str, str]:
-    """A small course: a graded homework with a video and a problem, a draft of its unit,
-    course dates in policy.json and a two-type grading policy. Version 2 adds a problem."""
-    problems = '<problem url_name="q1"/>' + ('<problem url_name="q2"/>' if extra_problem else "")
+def course_files(version: int) -> dict[str, str]:
+    """A small course: a graded homework with two units (a video and a problem; four html
+    blocks, one with its body in html/a.html, the other unit pretty-printed as Studio writes
+    it), a draft of the first unit, course dates in policy.json and a two-type grading policy.
+
+    Version 2 changes what BLOCK_CHANGES lists, every kind of change once or more: a new
+    title and end date (course settings, one of them from policy.json), the homework's units
+    swapped, the video moved to the second unit, a problem added after q1, q1's settings
+    (weight removed, max_attempts changed, showanswer added) and answer, html a's body, html c
+    moved from third to first in its unit, html d inserted, html e deleted, and the draft
+    edited (drafts are not in the change log). The chapter's subtree changes only below it."""
+    v2 = version == 2
+    title = "dbt on Spark, 2nd ed." if v2 else "dbt on Spark"
+    units = ("unit2", "unit1") if v2 else ("unit1", "unit2")
+    unit1 = (
+        '<problem url_name="q1"/><problem url_name="q2"/>'
+        if v2
+        else '<video url_name="vid1"/><problem url_name="q1"/>'
+    )
+    html = {
+        name: f'<html url_name="{name}" display_name="{name.upper()}"><p>{name}</p></html>'
+        for name in "bcde"
+    }
+    unit2 = (
+        [html["c"], '<html url_name="a"/>', html["d"], html["b"], '<video url_name="vid1"/>']
+        if v2
+        else ['<html url_name="a"/>', html["b"], html["c"], html["e"]]
+    )
+    q1 = (
+        '<problem display_name="Q1" max_attempts="5" showanswer="never">'
+        '<stringresponse answer="43"/></problem>'
+        if v2
+        else '<problem display_name="Q1" weight="2.0" max_attempts="3">'
+        '<stringresponse answer="42"/></problem>'
+    )
     files = {
         "course/course.xml": f'<course url_name="{RUN}" org="OLXSparkX" course="DBT101"/>',
         f"course/course/{RUN}.xml": (
@@ -75,29 +126,35 @@ def course_files(title: str, extra_problem: bool = False) -> dict[str, str]:
         ),
         "course/sequential/hw1.xml": (
             '<sequential display_name="Homework 1" graded="true" format="Homework" '
-            'due="2024-02-01T23:59:00Z"><vertical url_name="unit1"/></sequential>'
+            'due="2024-02-01T23:59:00Z">'
+            + "".join(f'<vertical url_name="{unit}"/>' for unit in units)
+            + "</sequential>"
         ),
-        "course/vertical/unit1.xml": (
-            f'<vertical display_name="Unit 1"><video url_name="vid1"/>{problems}</vertical>'
+        "course/vertical/unit1.xml": f'<vertical display_name="Unit 1">{unit1}</vertical>',
+        "course/vertical/unit2.xml": (
+            '<vertical display_name="Unit 2">\n'
+            + "".join(f"  {child}\n" for child in unit2)
+            + "</vertical>\n"
         ),
+        "course/html/a.xml": '<html filename="a" display_name="A"/>',
+        "course/html/a.html": "<p>a, revised</p>" if v2 else "<p>a</p>",
         "course/video/vid1.xml": (
             '<video display_name="Welcome" youtube_id_1_0="abcDEF12345" '
             'edx_video_id="c0ffee-0001"><video_asset client_video_id="welcome.mp4" '
             'duration="125.5"/></video>'
         ),
-        "course/problem/q1.xml": (
-            '<problem display_name="Q1" weight="2.0" max_attempts="3">'
-            '<stringresponse answer="42"/></problem>'
-        ),
+        "course/problem/q1.xml": q1,
         "course/drafts/vertical/unit1.xml": (
             '<vertical display_name="Unit 1 (draft)" index_in_children_list="0" '
             f'parent_url="{block_id("sequential", "hw1")}"><html url_name="note"/></vertical>'
         ),
-        "course/drafts/html/note.xml": '<html display_name="Draft note"/>',
+        "course/drafts/html/note.xml": (
+            f'<html display_name="Draft note{", edited" if v2 else ""}"/>'
+        ),
         f"course/policies/{RUN}/policy.json": json.dumps(
             {
                 f"course/{RUN}": {
-                    "end": "2024-06-30T00:00:00Z",
+                    "end": "2024-07-31T00:00:00Z" if v2 else "2024-06-30T00:00:00Z",
                     "enrollment_start": "2023-12-01T00:00:00Z",
                     "self_paced": False,
                 }
@@ -112,11 +169,107 @@ def course_files(title: str, extra_problem: bool = False) -> dict[str, str]:
         "course/about/overview.html": "<section>About dbt on Spark</section>",
         "course/static/handout.txt": "read me",
     }
-    if extra_problem:
+    if v2:
         files["course/problem/q2.xml"] = (
             '<problem display_name="Q2"><stringresponse answer="7"/></problem>'
         )
     return files
+
+
+# --- the change log between course versions -----------------------------------------------
+
+CHANGE_LOG = "marts__course_block_changes"
+COURSE, WEEK1 = block_id("course", "course"), block_id("chapter", "week1")
+HW1, UNIT1, UNIT2 = (block_id(t, n) for t, n in (("sequential", "hw1"), ("vertical", "unit1"), ("vertical", "unit2")))  # fmt: skip
+VID1, Q1, Q2 = block_id("video", "vid1"), block_id("problem", "q1"), block_id("problem", "q2")
+HTML = {name: block_id("html", name) for name in "abcde"}
+# Version 1 -> 2, row by row: (block, type, change, changed_settings, old parent, new parent,
+# old position, new position). Not in it: the chapter (its subtree changed only below it),
+# html b (moves from 1 to 3, but among the siblings it keeps, a before it and c after it in
+# version 1, only c moved), the drafts (the note was edited) and unit2's own XML (pretty-printed:
+# the whitespace around its child pointers is not content).
+BLOCK_CHANGES = [
+    # display_name in the course's XML, end in policy.json: the settings after policy
+    (COURSE, "course", "settings_changed", ["display_name", "end"], None, None, None, None),
+    (HW1, "sequential", "children_changed", None, WEEK1, WEEK1, 0, 0),
+    (UNIT1, "vertical", "children_changed", None, HW1, HW1, 0, 1),
+    (UNIT2, "vertical", "children_changed", None, HW1, HW1, 1, 0),
+    # the units swapped: two longest runs in order ([unit1], [unit2]), the one that keeps the
+    # earliest in old order (unit1) stays, so unit2 is the reordered one
+    (UNIT2, "vertical", "reordered", None, HW1, HW1, 1, 0),
+    (VID1, "video", "moved", None, UNIT1, UNIT2, 0, 4),
+    # q1 goes from 1 to 0 as vid1 leaves (not a reorder); its answer and three settings change
+    (Q1, "problem", "content_changed", None, UNIT1, UNIT1, 1, 0),
+    (Q1, "problem", "settings_changed", ["max_attempts", "showanswer", "weight"], UNIT1, UNIT1, 1, 0),
+    (Q2, "problem", "added", None, None, UNIT1, None, 1),
+    (HTML["a"], "html", "content_changed", None, UNIT2, UNIT2, 0, 1),  # its body, html/a.html
+    # unit2's children in both versions, a b c, come in the order c a b: c moved from last to
+    # first, a and b keep their order (d inserted between them, e deleted, reorder nothing)
+    (HTML["c"], "html", "reordered", None, UNIT2, UNIT2, 2, 0),
+    (HTML["d"], "html", "added", None, None, UNIT2, None, 2),
+    (HTML["e"], "html", "removed", None, UNIT2, None, 3, None),
+]  # fmt: skip
+
+
+def change_log(spark: SparkSession, config: Config) -> DataFrame:
+    return spark.table(f"`{dbt_schema(config, 'marts')}`.{CHANGE_LOG}")
+
+
+def check_block_changes(spark: SparkSession, config: Config, v1: str, v2: str) -> None:
+    """The change log after version 2: exactly BLOCK_CHANGES, every row naming both versions."""
+    archives = {r["coursearchive_sha256"]: r for r in staged(spark, config, "archives").collect()}
+    rows = change_log(spark, config).collect()
+    assert sorted(
+        (
+            (
+                r["block_id"],
+                r["block_type"],
+                r["change_type"],
+                r["changed_settings"],
+                r["old_parent_block_id"],
+                r["new_parent_block_id"],
+                r["old_position"],
+                r["new_position"],
+            )
+            for r in rows
+        ),
+        key=lambda row: (row[0], row[2]),
+    ) == sorted(BLOCK_CHANGES, key=lambda row: (row[0], row[2]))
+    old, new = archives[v1], archives[v2]
+    assert old["coursearchive_course_version"] != new["coursearchive_course_version"]
+    versions = (
+        "edxorg",
+        COURSE_ID,
+        old["coursearchive_course_version"],
+        new["coursearchive_course_version"],
+        v1,
+        v2,
+        old["coursearchive_retrieved_at"],
+        new["coursearchive_retrieved_at"],
+    )
+    columns = ("platform", "courserun_id", "from_course_version", "to_course_version")
+    columns += ("from_archive_sha256", "to_archive_sha256", "from_retrieved_at", "to_retrieved_at")
+    assert {tuple(r[c] for c in columns) for r in rows} == {versions}
+    assert len({r["block_change_key"] for r in rows}) == len(rows)
+
+
+def check_same_as_olx_diff(spark: SparkSession, config: Config, old: Path, new: Path) -> None:
+    """The mart and `olx diff` (olx_spark.olx.changes, pure Python) apply the same rules."""
+
+    def version(path: Path) -> CourseVersion:
+        with path.open("rb") as handle:
+            return CourseVersion.from_parsed(parse_course_archive(handle, path.name))
+
+    columns = [f.name for f in fields(BlockChange)]
+
+    def row(values: list[Any]) -> tuple[Any, ...]:
+        return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+    mart = {row([r[c] for c in columns]) for r in change_log(spark, config).collect()}
+    changes = diff_versions(version(old), version(new))
+    python = {row([c.as_dict()[k] for k in columns]) for c in changes}
+    assert len(changes) == len(mart) == 13
+    assert mart == python
 
 
 def ingest(spark: SparkSession, config: Config, source: Path) -> None:
@@ -472,7 +625,7 @@ def test_dbt_stages_course_archives_incrementally(
     spark: SparkSession, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "archives"
-    write_tar_gz(source / "DBT101-v1.tar.gz", course_files("dbt on Spark"))
+    write_tar_gz(source / "DBT101-v1.tar.gz", course_files(1))
     ingest(spark, config, source)
     # Two days of tracking logs (the second a damaged gzip: `partial`, its lines still staged),
     # made into xAPI statements; and rows of a killed run, which no ledger lists.
@@ -483,10 +636,11 @@ def test_dbt_stages_course_archives_incrementally(
     land_logs(spark, config, logs)
     leave_killed_run_rows(spark, config)
 
-    # 1. Everything: the staging models (course archives, packages, tracking logs, xAPI), the
-    # intermediate models, and every dbt test.
+    # 1. Everything but the learner marts (tests/e2e/test_marts.py builds and checks those, on
+    # data made for them): the staging models (course archives, packages, tracking logs, xAPI),
+    # the intermediate models, the change log between versions, and every dbt test of them.
     ansi = spark.conf.get("spark.sql.ansi.enabled")
-    assert run_transform(config) == 0
+    assert run_transform(config, extra=WITHOUT_LEARNER_MARTS) == 0
     assert spark.conf.get("spark.sql.ansi.enabled") == ansi  # dbt-spark's override undone
 
     archives = staged(spark, config, "archives")
@@ -494,12 +648,12 @@ def test_dbt_stages_course_archives_incrementally(
     v1 = archive["coursearchive_sha256"]
     assert archive["courserun_id"] == COURSE_ID
     assert archive["coursearchive_status"] == "loaded"
-    assert archive["coursearchive_block_count"] == 8
+    assert archive["coursearchive_block_count"] == 13
     assert (archive["courserun_org"], archive["courserun_course_number"]) == ("OLXSparkX", "DBT101")
     assert archive["coursearchive_retrieved_at"].endswith("Z")
 
     blocks = staged(spark, config, "blocks")
-    assert blocks.count() == 8
+    assert blocks.count() == 13
     assert blocks.where("coursestructure_block_is_draft").count() == 2
     assert {r[0] for r in blocks.select("courserun_id").distinct().collect()} == {COURSE_ID}
     course = one(blocks, coursestructure_block_type="course")
@@ -526,7 +680,7 @@ def test_dbt_stages_course_archives_incrementally(
     drafts = sorted(r[0] for r in units.select("coursestructure_block_is_draft").collect())
     assert drafts == [False, True]
 
-    assert staged(spark, config, "edges").count() == 7
+    assert staged(spark, config, "edges").count() == 12
     assert staged(spark, config, "policies").count() == 5
     page = one(staged(spark, config, "pages"))
     assert (page["coursepage_type"], page["coursepage_name"]) == ("about", "overview")
@@ -590,16 +744,21 @@ def test_dbt_stages_course_archives_incrementally(
 
     # 3. A new version of the course and a new day of logs: their rows are added, the rows
     # staged before stay as they were.
-    v2_files = course_files("dbt on Spark, 2nd ed.", extra_problem=True)
+    v2_files = course_files(2)
     write_tar_gz(source / "DBT101-v2.tar.gz", v2_files)
     ingest(spark, config, source)
     write_log(logs, LOG3, LOG3_LINES)
     land_logs(spark, config, logs)
-    assert run_transform(config, select=EDXORG_STAGING + TRACKING_STAGING, extra=MODELS_ONLY) == 0
+    assert (
+        run_transform(
+            config, select=[*EDXORG_STAGING, *TRACKING_STAGING, CHANGE_LOG], extra=MODELS_ONLY
+        )
+        == 0
+    )
     check_new_log(spark, config, tracking_before)
     after = snapshot(spark, config)
     archives = staged(spark, config, "archives")
-    v2 = one(archives, coursearchive_block_count=9)["coursearchive_sha256"]
+    v2 = one(archives, coursearchive_block_count=14)["coursearchive_sha256"]
     assert archives.count() == 2
     sha_column = {
         "blocks": "coursestructure_archive_sha256",
@@ -615,9 +774,31 @@ def test_dbt_stages_course_archives_incrementally(
         new = table.where(F.col(sha_column[entity]) == v2).count()
         assert new == raw_count(spark, config, entity, v2) > 0, entity
         assert len(after[entity]) == len(before[entity]) + new, entity
-    assert staged(spark, config, "blocks").where(F.col(sha_column["blocks"]) == v2).count() == 9
+    assert staged(spark, config, "blocks").where(F.col(sha_column["blocks"]) == v2).count() == 14
 
     courserun = one(spark.table(f"`{intermediate}`.int__combined__course_xml_courseruns"))
     assert courserun["courserun_title"] == "dbt on Spark, 2nd ed."
     assert courserun["coursearchive_sha256"] == v2
     assert courserun["courserun_version_count"] == 2
+    check_block_changes(spark, config, v1, v2)
+    check_same_as_olx_diff(spark, config, source / "DBT101-v1.tar.gz", source / "DBT101-v2.tar.gz")
+
+    # 4. The same content again, re-exported (other bytes, the same course_version): a loaded
+    # archive but no new version, so no new pair of versions. Its ledger row staged (all the
+    # pairs are made of) and the change log run again: it is what it was (a rerun adds
+    # nothing). This time the change log's dbt tests run, on its rows.
+    change_log_before = fingerprints(change_log(spark, config))
+    write_tar_gz(source / "DBT101-v2-reexport.tar.gz", v2_files, mtime=1_800_000_000)
+    ingest(spark, config, source)
+    ledger_and_log = ["stg__edxorg__s3__course_xml_archives", CHANGE_LOG]
+    staging_tests = ["--exclude", "resource_type:test,path:models/staging"]
+    assert run_transform(config, select=ledger_and_log, extra=staging_tests) == 0
+    archives = staged(spark, config, "archives")
+    reexport = one(archives.where(~F.col("coursearchive_sha256").isin(v1, v2)))
+    assert reexport["coursearchive_status"] == "loaded"
+    same = one(archives, coursearchive_sha256=v2)["coursearchive_course_version"]
+    assert reexport["coursearchive_course_version"] == same
+    pair = one(spark.table(f"`{intermediate}`.int__course_versions__consecutive"))
+    assert (pair["from_archive_sha256"], pair["to_archive_sha256"]) == (v1, v2)
+    assert (pair["from_version_number"], pair["to_version_number"]) == (1, 2)
+    assert fingerprints(change_log(spark, config)) == change_log_before

@@ -17,6 +17,7 @@ from olx_spark.cli import main
 from olx_spark.config import Config
 from olx_spark.report import MartsMissingError, UnknownCourseError, build_report, queries
 from olx_spark.transform import dbt_schema
+from tests.cli_fixtures import config_file
 from tests.report_fixtures import COURSE, QUIET, archive_only_marts, full_marts, write_marts
 
 pytestmark = pytest.mark.spark
@@ -163,17 +164,6 @@ def _marts(spark: Any, config: Config, rows: dict[str, list[dict[str, Any]]]) ->
     write_marts(spark, dbt_schema(config, "marts"), rows)
 
 
-def _config_file(config: Config, folder: Path) -> str:
-    """A TOML file for the command line with the test's warehouse and schema."""
-    toml = folder / "conf.toml"
-    toml.write_text(
-        f'[warehouse]\ndir = "{config.warehouse.dir}"\nraw_schema = "{config.warehouse.raw_schema}"'
-        f'\n[spark]\nmaster = "{config.spark.master}"\n',
-        encoding="utf-8",
-    )
-    return str(toml)
-
-
 def _files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
@@ -295,7 +285,7 @@ def test_report_of_course_archives_only(
     # One course run from the command line: its page only, its row only in the general report.
     one = tmp_path / "one"
     capsys.readouterr()
-    toml = _config_file(config, tmp_path)
+    toml = config_file(config, tmp_path)
     assert main(["report", "--out", str(one), "--course", QUIET, "--config", toml]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "[query 1/11] course runs"
@@ -328,7 +318,7 @@ def test_report_without_marts_says_to_transform(
     assert f"({marts}.marts__video_timeline)" in str(caught.value)
 
     # The command line: exit code 2 and the message, no traceback.
-    toml = _config_file(config, tmp_path)
+    toml = config_file(config, tmp_path)
     capsys.readouterr()
     assert main(["report", "--out", str(tmp_path / "cli"), "--config", toml]) == 2
     err = capsys.readouterr().err

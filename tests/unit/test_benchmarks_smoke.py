@@ -48,7 +48,14 @@ def assert_positive(result: dict[str, Any], *keys: str) -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["bench_parser.py", "bench_floor.py", "bench_job.py", "bench_synth.py", "bench_tracking.py"],
+    [
+        "bench_parser.py",
+        "bench_floor.py",
+        "bench_job.py",
+        "bench_synth.py",
+        "bench_tracking.py",
+        "bench_olx_export.py",
+    ],
 )
 def test_help(script: str) -> None:
     done = run_script(script, "--help")
@@ -183,3 +190,16 @@ def test_bench_job_config_and_pinning(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == sorted(one)
     with pytest.raises(SystemExit, match="needs"):
         pinned_cpus(f"local[{len(allowed) + 1}]")
+
+
+def test_olx_export_benchmark(corpus: Path) -> None:
+    done = run_script("bench_olx_export.py", str(corpus))
+    assert done.returncode == 0, done.stderr
+    result = last_json(done.stdout)
+    assert (result["benchmark"], result["archives"], result["round_trips_equal"]) == (
+        "olx_export",
+        2,
+        2,
+    )
+    assert_positive(result, "blocks", "source_mb", "export_mb", "peak_rss_mib")
+    assert all(v > 0 for v in result["blocks_per_s"].values())
