@@ -42,9 +42,10 @@ COPY olx_spark/ olx_spark/
 RUN python -m venv "$VIRTUAL_ENV" \
     && pip install --upgrade pip \
     && pip install .
-# The Delta jars, into $OLX_SPARK_JARS_DIR/delta-{version}/ (the build fails if none arrived),
-# and `delta` linked to that folder: a classpath without a version in it for the Thrift server.
-RUN python -m olx_spark.spark.jars \
+# The Delta jars into $OLX_SPARK_JARS_DIR/delta-{version}/ (the build fails if none arrived), and
+# `delta` linked to that folder: a classpath without a version in it for the Thrift server. Also
+# the S3A jars (s3a-hadoop-*/), for a warehouse on S3.
+RUN python -m olx_spark.spark.jars --s3a \
     && delta="$(python -c 'from olx_spark.spark.jars import jar_cache_dir; print(jar_cache_dir())')" \
     && test -n "$(find "$delta" -name '*.jar')" \
     && ln -s "$(basename "$delta")" "$OLX_SPARK_JARS_DIR/delta"

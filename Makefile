@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 WAREHOUSE ?= ./warehouse
 REPORT ?= ./report
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test test-cluster lint format clean
 
 $(STAMP): pyproject.toml
 	@# gpg (GnuPG) decrypts research data packages and tracking logs; Debian's package if missing.
@@ -37,6 +37,11 @@ format: setup
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
+
+# A Spark standalone cluster (master, two one-core workers), spark-submit of the four jobs, a
+# Thrift server and dbt's thrift target (tests/cluster; ~15 minutes on 2 cores, so not in `test`).
+test-cluster: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -m cluster tests/cluster
 
 clean:
 	rm -rf $(WAREHOUSE) $(REPORT) spark-warehouse metastore_db derby.log .pytest_cache

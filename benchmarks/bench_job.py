@@ -18,7 +18,9 @@ thread samples the RSS of the whole process tree from /proc every `--interval` s
         --warehouse /tmp/olxbench/wh --reruns 3
 
 With several masters, `speedup` is the median wall time of the first over that of each other.
-With `--floor`, the floor (`bench_floor.py`: inflate + lxml-parse only, on as many processes as
+With `--baseline`, the one-process baseline (`bench_baseline.py`: tarfile + lxml, one dict per
+XML file) runs on the same corpus and `job_blocks_per_s_over_baseline_rows_per_s` compares the
+last master's blocks/s with its rows/s (issue 19: at least 1). With `--floor`, the floor (`bench_floor.py`: inflate + lxml-parse only, on as many processes as
 the last master has cores) runs on the same corpus and `job_over_floor` is the ratio of the
 last master's median wall time to the floor's. The last line of stdout is one JSON object.
 """
@@ -37,6 +39,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from bench_baseline import baseline_result
+from bench_baseline import summary_lines as baseline_summary_lines
 from bench_floor import floor_result
 from bench_floor import summary_lines as floor_summary_lines
 from benchlib import (
@@ -337,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--floor-repeat", type=int, default=3, help="floor passes (median)")
     parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run the one-process baseline (bench_baseline.py) and report the job's "
+        "blocks/s over its rows/s",
+    )
+    parser.add_argument(
         "--spark-conf",
         action="append",
         default=[],
@@ -501,6 +511,16 @@ def main(argv: list[str] | None = None) -> int:
         result["job_over_floor"] = rounded(ratio, 2)
         lines += floor_summary_lines(floor)
         lines.append(f"  job / floor ({masters[-1]}): {ratio:.2f}")
+
+    if args.baseline:
+        wait_for_low_load(args.load_threshold, args.max_load_wait)
+        baseline = baseline_result(args.corpus, archives, args.floor_repeat)
+        result["baseline"] = baseline
+        job_speed = result["by_master"][masters[-1]]["aggregate"]["blocks_per_s_median"]
+        speed = job_speed / baseline["rows_per_s"]
+        result["job_blocks_per_s_over_baseline_rows_per_s"] = rounded(speed, 2)
+        lines += baseline_summary_lines(baseline)
+        lines.append(f"  job blocks/s / baseline rows/s ({masters[-1]}): {speed:.2f}")
 
     result["machine"] = machine_info(with_java=True)
     emit(result, lines, args.json_out)

@@ -11,11 +11,16 @@
 The keyring folder must exist at the same path on the driver and every executor (a bootstrap
 step copies it there); the passphrase is read on the driver and reaches the executors masked,
 inside the job's closure, never on a command line.
+
+On a Spark standalone cluster, see the README ("Running on a cluster"): the command there
+is what tests/cluster/ runs. Before any session exists the driver checks that the master
+answers and that the classes the settings name load (olx_spark.spark.submit_check): a
+mistake there is one line naming the option to fix, exit 2, nothing written.
 """
 
 import sys
 
-from olx_spark.cli import main
+from olx_spark.spark.submit_check import run_job
 
 if __name__ == "__main__":
-    sys.exit(main(["ingest", "data-packages", *sys.argv[1:]]))
+    sys.exit(run_job(["ingest", "data-packages"], sys.argv[1:]))

@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from olx_spark import __version__
+from olx_spark.cli_compact import add_compact_command, run_compact
 from olx_spark.cli_olx import add_olx_commands, run_olx_command
 from olx_spark.cli_synth import add_synth_commands, run_synth_command
 from olx_spark.config import Config, ConfigError, load_config
@@ -181,10 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the dbt project (dbt build: staging, intermediate and marts models, and their tests)",
         description=(
             "Run `dbt build` on the dbt project in dbt/ with its local profile, inside this "
-            "process and on the same Spark session, warehouse and catalog the ingest jobs use. "
-            "Staging models and the daily/weekly activity marts are incremental (merge on Delta): "
-            "running twice changes nothing. Marts land in the `_marts` schema (see README)."
+            "process and on the same Spark session, warehouse and catalog the ingest jobs use; "
+            "or, with --target thrift, against a Spark Thrift server on a cluster (no Spark in "
+            "this process; needs the `thrift` extra). Staging models and the daily/weekly "
+            "activity marts are incremental (merge on Delta): running twice changes nothing. "
+            "Marts land in the `_marts` schema (see README)."
         ),
+    )
+    transform.add_argument(
+        "--target",
+        choices=("local", "thrift"),
+        default="local",
+        help="dbt profile target: local (default; this process's Spark session) or thrift (the "
+        "Spark Thrift server at $DBT_SPARK_THRIFT_HOST:$DBT_SPARK_THRIFT_PORT, default "
+        "localhost:10001)",
     )
     transform.add_argument(
         "--select",
@@ -194,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transform.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
+    transform.add_argument(
+        "--models-only",
+        action="store_true",
+        help="build the models without running their dbt tests (faster; run `olx-spark "
+        "transform` with the tests, e.g. weekly, to check the data)",
     )
     _common(transform)
 
@@ -241,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "json", "csv"), default="table")
     sql.add_argument("--limit", type=int, default=1000, help="rows to print at most (default 1000)")
     _common(sql)
+    add_compact_command(commands, _common)
     add_olx_commands(commands)
     return parser
 
@@ -354,14 +372,20 @@ def _progress(line: str) -> None:
 
 
 def cmd_transform(args: argparse.Namespace, config: Config) -> int:
-    from olx_spark.transform import run_transform
+    from olx_spark.transform import TransformSetupError, run_transform
 
     extra = ["--full-refresh"] if args.full_refresh else []
-    code = run_transform(config, select=args.select, extra=extra)
+    if args.models_only:
+        extra += ["--exclude-resource-type", "test"]
+    try:
+        code = run_transform(config, select=args.select, extra=extra, target=args.target)
+    except TransformSetupError as exc:
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
     if code:
         print(
             "olx-spark: dbt build failed; the dbt output above names the model or test "
-            "(details in dbt/logs/dbt.log)",
+            "(details in dbt/logs/dbt.log, or under $DBT_LOG_PATH when set)",
             file=sys.stderr,
         )
     return code
@@ -395,6 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConcurrentRunError as exc:  # another run in the way: say who, and to run it again
         print(f"olx-spark: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ConfigError as exc:  # a setting found wrong once the run started (e.g. S3 access)
+        print(f"olx-spark: {exc}", file=sys.stderr)
+        return 2
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
@@ -414,6 +441,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return cmd_report(args, config)
     if args.command == "dbt":
         return cmd_dbt(args, config)
+    if args.command == "compact":
+        return run_compact(args, config, _session)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -21,7 +21,8 @@ DEFAULT_RAW_SCHEMA = "ol_warehouse_local_raw"
 
 @dataclass(frozen=True)
 class WarehouseConfig:
-    # A local folder or a URI the cluster's file system understands (s3://, dbfs:/, ...).
+    # A local folder, `s3a://bucket/prefix` (a local session reaches it through S3A), or a URI
+    # the cluster's file system understands (s3://, dbfs:/, ...).
     dir: str = DEFAULT_WAREHOUSE
     # The Spark database (schema) that holds the raw tables.
     raw_schema: str = DEFAULT_RAW_SCHEMA
@@ -34,6 +35,10 @@ class WarehouseConfig:
     # local folder; for a warehouse on S3 (no file locks there) name a folder every run can
     # see, e.g. on the one machine that starts them, or leave it "" and rely on Delta alone.
     lock_dir: str = ""
+    # Folder of a local session's embedded Derby metastore (`_metastore_db`) and Derby's log.
+    # "" = the warehouse folder when it is local; for a warehouse on S3 (Derby needs a local
+    # disk) `~/.local/state/olx-spark/metastores/{bucket}/{prefix}` ($XDG_STATE_HOME if set).
+    metastore_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ class SparkConfig:
 
 @dataclass(frozen=True)
 class S3Config:
-    # Empty means boto3's usual resolution (AWS_ENDPOINT_URL, ~/.aws/config, ...).
+    # Empty means boto3's usual resolution (AWS_ENDPOINT_URL, ~/.aws/config, ...). Also S3A's
+    # endpoint (path-style access) for a warehouse at s3a:// in a local session.
     endpoint_url: str = ""
     region: str = ""
 

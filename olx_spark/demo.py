@@ -18,12 +18,14 @@ import os
 import secrets
 import shlex
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from olx_spark.config import Config, ConfigError, load_config
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 LMS_ROOT_URL = "https://courses.example.org"
 PASSPHRASE_ENV = "OLX_SPARK_DEMO_GPG_PASSPHRASE"  # the throwaway key's; never the user's own
 SALT_ENV = "OLX_SPARK_XAPI_SALT"
+EDXORG = ("--platform", "edxorg", "--source-system", "prod")
 
 DEMO_DESCRIPTION = """\
 Run the whole pipeline on the bundled sample course archives, in one process:
@@ -92,6 +95,7 @@ def run_demo(options: DemoOptions, config_file: str | None, warehouse: str | Non
         common += ["--config", config_file]
     previous = {name: os.environ.get(name) for name in (PASSPHRASE_ENV, SALT_ENV)}
     keyring_home: str | None = None
+    handler = _on_terminate(_terminated)  # so that the cleanup below runs
     try:
         inputs = _synth(options, archives, root)
         if inputs.keyring is not None:
@@ -102,18 +106,7 @@ def run_demo(options: DemoOptions, config_file: str | None, warehouse: str | Non
         _start_spark(config)
         gpg = ["--gnupg-home", keyring_home or "", "--passphrase-env", PASSPHRASE_ENV]
         steps: list[tuple[str, list[str]]] = [
-            (
-                "the sample course archives",
-                [
-                    "ingest",
-                    "course-archives",
-                    str(archives),
-                    "--platform",
-                    "edxorg",
-                    "--source-system",
-                    "prod",
-                ],
-            ),
+            ("the sample course archives", ["ingest", "course-archives", str(archives), *EDXORG]),
             ("the research data packages", ["ingest", "data-packages", inputs.packages_dir, *gpg]),
             ("the tracking logs", ["ingest", "tracking-logs", inputs.logs_dir]),
             ("xAPI statements from the events", ["xapi", "--lms-root-url", LMS_ROOT_URL]),
@@ -128,6 +121,8 @@ def run_demo(options: DemoOptions, config_file: str | None, warehouse: str | Non
         _summary(config, options.report, started, root if keep else None)
         return 0
     finally:
+        if handler is not None:
+            _on_terminate(handler)
         if keyring_home:
             from olx_spark.synth.packages import stop_agent
 
@@ -139,6 +134,18 @@ def run_demo(options: DemoOptions, config_file: str | None, warehouse: str | Non
                 os.environ[name] = value
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _on_terminate(handler: Any) -> Any:
+    """Set the SIGTERM handler (only the main thread can); returns the one it replaces."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 def _scratch(config: Config) -> Path:
@@ -189,7 +196,7 @@ def _synth(options: DemoOptions, archives: Path, root: Path) -> LearningInputs:
         seed=options.seed,
         archives_dir=archives,
     )
-    _say(inputs.render().replace("export OLX_SPARK_GPG_PASSPHRASE", f"export {PASSPHRASE_ENV}"))
+    _say(inputs.render(passphrase=False))
     return inputs
 
 
@@ -217,11 +224,11 @@ def _summary(config: Config, report: str, started: float, kept: Path | None) -> 
     raw, marts = config.warehouse.raw_schema, dbt_schema(config, "marts")
     _say()
     _say("== What the demo made")
-    _say(f"Tables landed (schema {raw}), rows:")
-    for name, rows in _counts(spark, raw, lambda n: True):
+    _say(f"Tables landed (schema {raw}, the non-empty ones), rows:")
+    for name, rows in _counts(spark, raw, lambda n: True, keep_empty=False):
         _say(f"  {name:<58} {rows:>10,}")
     _say(f"Marts built (schema {marts}), rows:")
-    for name, rows in _counts(spark, marts, lambda n: n.startswith("marts__")):
+    for name, rows in _counts(spark, marts, lambda n: n.startswith("marts__"), keep_empty=True):
         _say(f"  {name:<58} {rows:>10,}")
     index = Path(report) / "index.html"
     _say(f"The report: {index.resolve()} (open it in a browser; CSVs in {Path(report) / 'data'})")
@@ -232,9 +239,9 @@ def _summary(config: Config, report: str, started: float, kept: Path | None) -> 
 
 
 def _counts(
-    spark: SparkSession, schema: str, wanted: Callable[[str], bool]
+    spark: SparkSession, schema: str, wanted: Callable[[str], bool], *, keep_empty: bool
 ) -> list[tuple[str, int]]:
-    """Row counts of the schema's non-empty tables, in one Spark query."""
+    """Row counts of the schema's tables (the empty ones too if `keep_empty`), in one query."""
     names = sorted(
         row.tableName
         for row in spark.sql(f"SHOW TABLES IN `{schema}`").collect()
@@ -246,4 +253,4 @@ def _counts(
         f"SELECT '{name}' AS name, count(*) AS n FROM `{schema}`.`{name}`" for name in names
     )
     counts = {row["name"]: int(row["n"]) for row in spark.sql(query).collect()}
-    return [(name, counts[name]) for name in names if counts.get(name)]
+    return [(name, counts.get(name, 0)) for name in names if keep_empty or counts.get(name)]

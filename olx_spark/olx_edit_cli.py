@@ -98,15 +98,20 @@ there that the edit would leave without a parent is refused (exit 4).
 
 def add_edit_commands(olx_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register `replace`, `move` and `delete` under `olx-spark olx`."""
-    raw = argparse.RawDescriptionHelpFormatter
-    tail = f"\n{_OUTPUT}\n\n{_EXIT_CODES}"
-    replace = olx_commands.add_parser(
-        "replace",
-        help="replace a block's subtree in an archive with an edited subtree export",
-        formatter_class=raw,
-        description=_REPLACE + tail,
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        parser = olx_commands.add_parser(
+            name,
+            help=summary,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=f"{description}\n{_OUTPUT}\n\n{_EXIT_CODES}",
+        )
+        _archive_options(parser)
+        return parser
+
+    replace = command(
+        "replace", "replace a block's subtree in an archive with an edited subtree export", _REPLACE
     )
-    _archive_options(replace)
     replace.add_argument(
         "--with",
         dest="replacement",
@@ -122,60 +127,34 @@ def add_edit_commands(olx_commands: argparse._SubParsersAction) -> None:  # type
         "name them; delete = remove them and their files (blocks shared with another parent "
         "stay)",
     )
-    _common_options(replace)
-
-    move = olx_commands.add_parser(
-        "move",
-        help="move a block under another parent of the same level, in an archive",
-        formatter_class=raw,
-        description=_MOVE + tail,
+    move = command(
+        "move", "move a block under another parent of the same level, in an archive", _MOVE
     )
-    _archive_options(move)
     move.add_argument("--to", required=True, metavar="PARENT_KEY", help="the new parent's key")
     move.add_argument(
         "--position", type=int, metavar="N", help="index among the new parent's children"
     )
-    _common_options(move)
-
-    delete = olx_commands.add_parser(
-        "delete",
-        help="delete a block and what only it holds, from an archive",
-        formatter_class=raw,
-        description=_DELETE + tail,
-    )
-    _archive_options(delete)
-    _common_options(delete)
+    delete = command("delete", "delete a block and what only it holds, from an archive", _DELETE)
+    for parser in (replace, move, delete):
+        _common_options(parser)
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     from olx_spark.olx.edit import delete_block, move_block, replace_subtree
 
-    limits = load_config(args.config).limits
-    version, out = args.expect_version, args.out
+    given = {
+        "expect_version": args.expect_version,
+        "out": args.out,
+        "limits": load_config(args.config).limits,
+    }
     if args.olx_command == "replace":
         result = replace_subtree(
-            args.archive,
-            args.block,
-            args.replacement,
-            orphans=args.orphans,
-            expect_version=version,
-            out=out,
-            limits=limits,
+            args.archive, args.block, args.replacement, orphans=args.orphans, **given
         )
     elif args.olx_command == "move":
-        result = move_block(
-            args.archive,
-            args.block,
-            args.to,
-            position=args.position,
-            expect_version=version,
-            out=out,
-            limits=limits,
-        )
+        result = move_block(args.archive, args.block, args.to, position=args.position, **given)
     else:
-        result = delete_block(
-            args.archive, args.block, expect_version=version, out=out, limits=limits
-        )
+        result = delete_block(args.archive, args.block, **given)
     return result.as_json()
 
 

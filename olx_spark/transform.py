@@ -1,4 +1,5 @@
-"""`olx-spark transform`: the dbt project (`dbt/`) run in this process, on this Spark session.
+"""`olx-spark transform`: the dbt project (`dbt/`) run in this process, on this Spark session,
+or against a Spark Thrift server (`--target thrift`).
 
 The dbt profile's `local` target uses dbt-spark's `session` method, whose cursor calls
 `SparkSession.builder.enableHiveSupport().config(...).getOrCreate()` for every statement
@@ -8,18 +9,27 @@ first (`get_session(config)`: warehouse, embedded metastore, Delta, UTC) and dbt
 session: the jobs and dbt share one source of truth for every Spark setting. The one runtime
 setting dbt-spark forces (`spark.sql.ansi.enabled=false`) is put back when dbt is done.
 
+The `thrift` target sends every statement to a Spark Thrift server (HiveThriftServer2 on a
+cluster, with the cluster's catalog and warehouse) and starts no Spark here: this process
+never opens a metastore. The server is checked first (a clear error, in seconds, naming the
+settings to fix, before dbt writes anything), and the raw course tables of both platforms
+are created there if missing, as the local target does with its session (`ensure_raw_tables`).
+
 Schemas: the raw tables are in `config.warehouse.raw_schema` (dbt var `raw_schema`); dbt's base
 schema is that name without its `_raw` suffix (dbt var `target_schema`), and models land in
 `{base}_staging`, `{base}_intermediate` and `{base}_marts` (e.g. `ol_warehouse_local_marts`).
+Both targets get the same vars.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS
@@ -28,8 +38,27 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DBT_TARGET = "local"
+THRIFT_TARGET = "thrift"
+TARGETS = (DBT_TARGET, THRIFT_TARGET)
 ANSI_KEY = "spark.sql.ansi.enabled"
 RAW_SUFFIX = "_raw"
+# dbt/profiles.yml's `thrift` target reads these (with these defaults).
+THRIFT_HOST_ENV, THRIFT_PORT_ENV, THRIFT_USER_ENV = (
+    "DBT_SPARK_THRIFT_HOST",
+    "DBT_SPARK_THRIFT_PORT",
+    "DBT_SPARK_THRIFT_USER",
+)
+THRIFT_DEFAULTS = {
+    THRIFT_HOST_ENV: "localhost",
+    THRIFT_PORT_ENV: "10001",
+    THRIFT_USER_ENV: "hadoop",
+}
+THRIFT_CONNECT_SECONDS = 10.0
+
+
+class TransformSetupError(RuntimeError):
+    """dbt cannot start with this target (server unreachable, extra missing): nothing was
+    written; the message says which setting to fix."""
 
 
 def dbt_project_dir() -> Path:
@@ -60,7 +89,12 @@ def dbt_vars(config: Config) -> dict[str, str]:
     return {"raw_schema": raw, "target_schema": dbt_base_schema(raw)}
 
 
-def dbt_args(config: Config, args: Sequence[str], project_dir: Path | None = None) -> list[str]:
+def dbt_args(
+    config: Config,
+    args: Sequence[str],
+    project_dir: Path | None = None,
+    target: str = DBT_TARGET,
+) -> list[str]:
     """`args` (e.g. `["build"]`) plus the project, profile, target and vars for `config`."""
     project = str(project_dir or dbt_project_dir())
     return [
@@ -70,7 +104,7 @@ def dbt_args(config: Config, args: Sequence[str], project_dir: Path | None = Non
         "--profiles-dir",
         project,
         "--target",
-        DBT_TARGET,
+        target,
         "--vars",
         json.dumps(dbt_vars(config)),
     ]
@@ -90,33 +124,142 @@ def prepare_session(config: Config) -> SparkSession:
     return spark
 
 
-def run_dbt(config: Config, args: list[str]) -> int:
-    """Run one dbt command (`["docs", "generate"]`, `["test", "--select", "..."]`, ...) in this
-    process with the local profile. Returns 0 on success, 1 if a node failed, 2 if dbt errored."""
+@dataclass(frozen=True)
+class ThriftServer:
+    """Where dbt's `thrift` target connects: the profile's environment variables, else its
+    defaults."""
+
+    host: str
+    port: int
+    user: str
+
+    @classmethod
+    def from_env(cls) -> ThriftServer:
+        env = {key: os.environ.get(key) or default for key, default in THRIFT_DEFAULTS.items()}
+        try:
+            port = int(env[THRIFT_PORT_ENV])
+        except ValueError:
+            raise TransformSetupError(
+                f"{THRIFT_PORT_ENV}={env[THRIFT_PORT_ENV]!r} is not a port number"
+            ) from None
+        return cls(env[THRIFT_HOST_ENV], port, env[THRIFT_USER_ENV])
+
+    def where(self) -> str:
+        return (
+            f"{self.host}:{self.port} ({THRIFT_HOST_ENV}={os.environ.get(THRIFT_HOST_ENV, '')!r},"
+            f" {THRIFT_PORT_ENV}={os.environ.get(THRIFT_PORT_ENV, '')!r}; unset means "
+            f"{THRIFT_DEFAULTS[THRIFT_HOST_ENV]}:{THRIFT_DEFAULTS[THRIFT_PORT_ENV]})"
+        )
+
+    def check_reachable(self, seconds: float = THRIFT_CONNECT_SECONDS) -> None:
+        """Raise `TransformSetupError` unless something accepts connections at host:port."""
+        try:
+            with socket.create_connection((self.host, self.port), timeout=seconds):
+                return
+        except OSError as exc:
+            raise TransformSetupError(
+                f"cannot reach the Spark Thrift server for dbt's `thrift` target at "
+                f"{self.where()}: {type(exc).__name__}: {exc}. Start the server (README, "
+                f"'Running on a cluster') or point {THRIFT_HOST_ENV} / {THRIFT_PORT_ENV} at it. "
+                "Nothing was written."
+            ) from exc
+
+    def cursor(self) -> Any:
+        try:
+            from pyhive import hive
+        except ImportError as exc:
+            raise TransformSetupError(
+                "dbt's `thrift` target needs dbt-spark's PyHive extra: "
+                "pip install 'olx-spark[thrift]' (or 'dbt-spark[PyHive]==1.10.3')"
+            ) from exc
+        try:
+            return hive.connect(host=self.host, port=self.port, username=self.user).cursor()
+        except Exception as exc:  # thrift's transport errors have no common base worth naming
+            raise TransformSetupError(
+                f"the server at {self.where()} did not answer as a Spark Thrift server "
+                f"({type(exc).__name__}: {exc}). Check {THRIFT_HOST_ENV} / {THRIFT_PORT_ENV}. "
+                "Nothing was written."
+            ) from exc
+
+
+def raw_table_ddl(config: Config) -> list[str]:
+    """`CREATE ... IF NOT EXISTS` for the raw schema and every raw course table of both
+    platforms, as the course archive job declares them (what `prepare_session` ensures)."""
+    from olx_spark.olx.tables import ENTITIES, course_table_name
+    from olx_spark.spark.course_archives import PARTITION_COLUMN, TABLE_COMMENTS
+    from olx_spark.spark.delta import qualified
+    from olx_spark.spark.schemas import spark_schema
+
+    schema = config.warehouse.raw_schema
+    statements = [f"CREATE DATABASE IF NOT EXISTS `{schema}`"]
+    for platform in PLATFORMS:
+        for entity in ENTITIES:
+            columns = ", ".join(
+                f"`{f.name}` {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}"
+                for f in spark_schema(entity).fields
+            )
+            comment = TABLE_COMMENTS[entity].replace("\\", "\\\\").replace("'", "\\'")
+            statements.append(
+                f"CREATE TABLE IF NOT EXISTS {qualified(schema, course_table_name(platform, entity))}"
+                f" ({columns}) USING delta PARTITIONED BY (`{PARTITION_COLUMN}`)"
+                f" COMMENT '{comment}'"
+            )
+    return statements
+
+
+def ensure_raw_tables(config: Config, server: ThriftServer) -> None:
+    """On the Thrift server: the raw course tables dbt's sources name, if missing."""
+    cursor = server.cursor()
+    try:
+        for statement in raw_table_ddl(config):
+            cursor.execute(statement)
+    finally:
+        cursor.close()
+
+
+def _invoke(config: Config, args: list[str], target: str) -> int:
     from dbt.cli.main import dbtRunner
 
-    spark = prepare_session(config)
-    ansi = spark.conf.get(ANSI_KEY, None)
-    try:
-        result = dbtRunner().invoke(dbt_args(config, args))
-    finally:
-        if ansi is None:
-            spark.conf.unset(ANSI_KEY)
-        else:
-            spark.conf.set(ANSI_KEY, ansi)
+    result = dbtRunner().invoke(dbt_args(config, args, target=target))
     if result.exception is not None:
         return 2
     return 0 if result.success else 1
 
 
+def run_dbt(config: Config, args: list[str], target: str = DBT_TARGET) -> int:
+    """Run one dbt command (`["docs", "generate"]`, `["test", "--select", "..."]`, ...) in this
+    process with the profile's `target`. Returns 0 on success, 1 if a node failed, 2 if dbt
+    errored. The `thrift` target raises `TransformSetupError` when the server is unreachable."""
+    if target == THRIFT_TARGET:
+        server = ThriftServer.from_env()
+        server.check_reachable()
+        ensure_raw_tables(config, server)
+        return _invoke(config, args, target)
+    if target != DBT_TARGET:
+        raise ValueError(f"dbt target must be one of {', '.join(TARGETS)}, not {target!r}")
+    spark = prepare_session(config)
+    ansi = spark.conf.get(ANSI_KEY, None)
+    try:
+        return _invoke(config, args, target)
+    finally:
+        if ansi is None:
+            spark.conf.unset(ANSI_KEY)
+        else:
+            spark.conf.set(ANSI_KEY, ansi)
+
+
 def run_transform(
-    config: Config, select: list[str] | None = None, extra: list[str] | None = None
+    config: Config,
+    select: list[str] | None = None,
+    extra: list[str] | None = None,
+    target: str = DBT_TARGET,
 ) -> int:
-    """`dbt build` (models and their tests) with the local profile; `select` is dbt's
-    `--select` (e.g. `["staging"]`, `["+int__combined__course_xml_courseruns"]`), `extra` is
-    passed through (e.g. `["--full-refresh"]`). Returns 0 on success, 1 on a failed model or
-    test, 2 if dbt could not run."""
+    """`dbt build` (models and their tests) with the profile's `target` (`local`: this process's
+    session; `thrift`: a Spark Thrift server); `select` is dbt's `--select` (e.g.
+    `["staging"]`, `["+int__combined__course_xml_courseruns"]`), `extra` is passed through (e.g.
+    `["--full-refresh"]`). Returns 0 on success, 1 on a failed model or test, 2 if dbt could
+    not run."""
     args = ["build"]
     if select:
         args += ["--select", *select]
-    return run_dbt(config, args + list(extra or ()))
+    return run_dbt(config, args + list(extra or ()), target=target)

@@ -21,8 +21,10 @@ Waiting is bounded by `[warehouse] lock_wait_seconds`; past it the run stops wit
 `RunLockTimeout`, whose message names the other run (pid, host, start, command), the setting,
 and what to do. The lock is the operating system's: it goes with the process that held it
 (killed or not), so there is never a stale lock to delete; a leftover lock file from a dead
-process is simply taken over. A warehouse on S3 has no file locks: unless `lock_dir` names a
-folder every run sees, what protects it is Delta's optimistic concurrency (a commit that
+process is simply taken over. A warehouse on S3 has no file locks. A local session keeps its
+metastore on local disk even then (`session.metastore_home`), so commands on one machine still
+take turns through the metastore lock; between machines, unless `lock_dir` names a folder every
+run sees, what protects it is Delta's optimistic concurrency (a commit that
 conflicts with another run's fails with `CommitConflictError`, and the ledger rows are an
 insert-only MERGE, see `olx_spark.spark.delta.append_ledger_rows`), within the limits of
 Delta's S3 log store (one writing driver at a time unless the DynamoDB log store is configured).

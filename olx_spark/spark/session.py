@@ -6,6 +6,10 @@ catalog, Arrow transfer on, UTC everywhere, Python workers forked from our own d
 (`olx_spark.spark.worker_daemon`). Cluster mode leaves the cluster's settings alone and
 only makes sure the raw schema exists.
 
+A local session may also keep its tables on S3 (`[warehouse] dir = "s3a://..."`): then the S3A
+jars and settings come from `olx_spark.spark.s3_warehouse`, and the metastore, which Derby keeps
+on a local disk, goes to a local folder (`metastore_home`).
+
 The embedded metastore admits one process at a time: a local session first waits for any other
 olx-spark process on the same warehouse to end (`olx_spark.spark.run_lock`), and one that still
 cannot open it (a process outside olx-spark has it) fails with `MetastoreInUseError`, in words.
@@ -21,7 +25,13 @@ from typing import TYPE_CHECKING
 
 from olx_spark.config import Config
 from olx_spark.spark import worker_daemon
-from olx_spark.spark.jars import delta_spark_conf
+from olx_spark.spark.jars import spark_jars_conf
+from olx_spark.spark.s3_warehouse import (
+    check_warehouse_reachable,
+    default_metastore_home,
+    s3a_conf,
+    uses_s3a,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -78,10 +88,21 @@ def local_table_location(config: Config, table: str) -> str:
     return f"{warehouse.rstrip('/')}/{config.warehouse.raw_schema.lower()}.db/{table.lower()}"
 
 
+def metastore_home(config: Config) -> str:
+    """The local folder of a local session's embedded Derby metastore and Derby's log
+    (`derby.system.home`): `[warehouse] metastore_dir`, else the warehouse folder, else (a
+    warehouse on S3) a folder of this machine's per-user state for that bucket and prefix."""
+    if config.warehouse.metastore_dir:
+        return str(Path(config.warehouse.metastore_dir).expanduser().resolve())
+    if is_local_path(config.warehouse.dir):
+        return warehouse_location(config)
+    return str(default_metastore_home(config.warehouse.dir))
+
+
 def metastore_url(config: Config) -> str:
-    """The JDBC URL of a local session's metastore: the embedded Derby database in the warehouse
-    folder, unless `[spark.conf]` names another."""
-    default = f"jdbc:derby:;databaseName={warehouse_location(config)}/_metastore_db;create=true"
+    """The JDBC URL of a local session's metastore: the embedded Derby database in
+    `metastore_home` (the warehouse folder by default), unless `[spark.conf]` names another."""
+    default = f"jdbc:derby:;databaseName={metastore_home(config)}/_metastore_db;create=true"
     return config.spark.conf.get(METASTORE_URL, default)
 
 
@@ -102,10 +123,8 @@ def embedded_derby_path(config: Config) -> str | None:
     path = Path(name).expanduser()
     if path.is_absolute():
         return str(path)
-    # Derby resolves a relative name against derby.system.home, which is the warehouse.
-    if not is_local_path(config.warehouse.dir):
-        return None
-    return str(Path(warehouse_location(config)) / path)
+    # Derby resolves a relative name against derby.system.home, `metastore_home`.
+    return str(Path(metastore_home(config)) / path)
 
 
 def _metastore_in_use(config: Config, exc: Exception) -> Exception | None:
@@ -123,7 +142,7 @@ def _metastore_in_use(config: Config, exc: Exception) -> Exception | None:
         "a notebook, dbt run on its own, a Thrift server). Stop it or wait for it to end, then "
         "run this command again; or give the warehouse a shared metastore "
         f"({METASTORE_URL} under [spark.conf]). If no other process has it open, Derby's log "
-        f"({warehouse_location(config)}/derby.log) says what else is wrong."
+        f"({metastore_home(config)}/derby.log) says what else is wrong."
     )
 
 
@@ -131,7 +150,8 @@ def local_session_conf(config: Config) -> dict[str, str]:
     """Every setting of a local session: one source of truth shared by the jobs and dbt."""
     wh = warehouse_location(config)
     log4j = files("olx_spark").joinpath("conf/log4j2.properties")
-    java_opts = f"-Dderby.system.home={wh} -Dlog4j2.configurationFile={log4j}"
+    java_opts = f"-Dderby.system.home={metastore_home(config)} -Dlog4j2.configurationFile={log4j}"
+    s3a = uses_s3a(config)
     conf = {
         **COMMON_CONF,
         **DELTA_CONF,
@@ -145,7 +165,8 @@ def local_session_conf(config: Config) -> dict[str, str]:
         "spark.pyspark.driver.python": sys.executable,
         # Workers forked from our daemon skip a per-task zip re-read of Python 3.11 (see there).
         "spark.python.daemon.module": worker_daemon.__name__,
-        **delta_spark_conf(),
+        **(s3a_conf(config) if s3a else {}),
+        **spark_jars_conf(s3a),
     }
     conf.update(config.spark.conf)
     return conf
@@ -164,6 +185,10 @@ def get_session(config: Config) -> SparkSession:
 
         if is_local_path(config.warehouse.dir):
             Path(warehouse_location(config)).mkdir(parents=True, exist_ok=True)
+        elif config.warehouse.dir.startswith("s3a://"):
+            # Seconds and words instead of minutes of S3A retries and a metastore stack trace.
+            check_warehouse_reachable(config)
+        Path(metastore_home(config)).mkdir(parents=True, exist_ok=True)
         # One process at a time on an embedded metastore: wait here for any other to end.
         hold_metastore(config)
         # PySpark picks the workers' interpreter from the environment: make it this one.

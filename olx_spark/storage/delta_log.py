@@ -97,6 +97,15 @@ def _s3_filesystem(bucket: str, s3: S3Config) -> pafs.FileSystem:
 
 
 @dataclass(frozen=True)
+class DataFile:
+    """One live data file: where, how big, and the partition it belongs to."""
+
+    path: str  # relative to the table folder, decoded
+    size: int  # bytes, as the `add` action says
+    partition: tuple[tuple[str, str | None], ...]  # (column, value as the log spells it)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The current state of a Delta table, as far as reading its rows needs."""
 
@@ -105,6 +114,7 @@ class Snapshot:
     partition_columns: tuple[str, ...]
     schema: dict[str, Any]  # Delta's schemaString, parsed
     configuration: dict[str, str]
+    files: tuple[DataFile, ...] = ()  # the same files as `data_files`, with size and partition
 
 
 def _log_listing(location: TableLocation) -> tuple[dict[int, str], dict[int, list[str]]]:
@@ -146,7 +156,7 @@ class _Replay:
     """Applies actions in log order and keeps what the snapshot needs."""
 
     def __init__(self) -> None:
-        self.files: dict[str, None] = {}  # live data files, in order of addition
+        self.files: dict[str, DataFile] = {}  # live data files, in order of addition
         self.protocol: dict[str, Any] | None = None
         self.metadata: dict[str, Any] | None = None
 
@@ -157,7 +167,10 @@ class _Replay:
             if kind == "add":
                 if value.get("deletionVector"):
                     raise UnsupportedDeltaTable(f"deletion vectors in use ({where})")
-                self.files[_relative_path(value["path"], where)] = None
+                path = _relative_path(value["path"], where)
+                values = value.get("partitionValues") or {}
+                partition = tuple(sorted((str(k), v) for k, v in values.items()))
+                self.files[path] = DataFile(path, int(value.get("size") or 0), partition)
             elif kind == "remove":
                 self.files.pop(_relative_path(value["path"], where), None)
             elif kind == "protocol":
@@ -233,6 +246,7 @@ def load_snapshot(location: TableLocation) -> Snapshot:
         partition_columns=tuple(metadata.get("partitionColumns") or ()),
         schema=json.loads(metadata["schemaString"]),
         configuration=dict(metadata.get("configuration") or {}),
+        files=tuple(replay.files.values()),
     )
 
 

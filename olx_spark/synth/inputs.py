@@ -78,7 +78,9 @@ class LearningInputs:
     keyring: Keyring | None = None
     seconds: float = 0.0
 
-    def render(self) -> str:
+    def render(self, passphrase: bool = True) -> str:
+        """What was written, for people; `passphrase` says where the throwaway key's
+        passphrase is (else only that the key is a throwaway one)."""
         lines = [
             f"wrote the inputs of {len(self.courses)} course runs in {self.seconds:.1f}s",
             f"  course archives   {self.archives_dir}",
@@ -93,7 +95,9 @@ class LearningInputs:
             lines.append(
                 f"  encrypted to      {self.keyring.recipient} (keyring {self.keyring.home})"
             )
-            if self.keyring.passphrase_file:
+            if self.keyring.passphrase_file and not passphrase:
+                lines.append("  (a throwaway key pair made for these files only)")
+            elif self.keyring.passphrase_file:
                 lines.append(
                     f"  passphrase        in {self.keyring.passphrase_file} (a throwaway key for "
                     'these files only: export OLX_SPARK_GPG_PASSPHRASE="$(cat '

@@ -59,6 +59,10 @@ def _dump(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _columns(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
 def member_name(course: Courseware, table: str) -> str:
     return f"{course.file_prefix}-{table}-{SITE}-analytics.sql"
 
@@ -121,17 +125,9 @@ def last_seen(world: World) -> dict[int, datetime]:
 
 
 def _auth_user(learners: Sequence[Learner], seen: dict[int, datetime]) -> bytes:
-    columns = (
-        "id",
-        "username",
-        "first_name",
-        "last_name",
-        "email",
-        "is_staff",
-        "is_active",
-        "is_superuser",
-        "last_login",
-        "date_joined",
+    columns = _columns(
+        "id username first_name last_name email is_staff is_active is_superuser "
+        "last_login date_joined"
     )
     return _dump(
         columns,
@@ -154,23 +150,9 @@ def _auth_user(learners: Sequence[Learner], seen: dict[int, datetime]) -> bytes:
 
 
 def _profiles(learners: Sequence[Learner]) -> bytes:
-    columns = (
-        "id",
-        "user_id",
-        "name",
-        "language",
-        "location",
-        "meta",
-        "courseware",
-        "gender",
-        "mailing_address",
-        "year_of_birth",
-        "level_of_education",
-        "goals",
-        "allow_certificate",
-        "country",
-        "city",
-        "bio",
+    columns = _columns(
+        "id user_id name language location meta courseware gender mailing_address "
+        "year_of_birth level_of_education goals allow_certificate country city bio"
     )
     return _dump(
         columns,
@@ -202,22 +184,9 @@ def _profiles(learners: Sequence[Learner]) -> bytes:
 def _certificates(world: World, course: Courseware) -> bytes:
     """A certificate row for every learner the LMS graded: passing and verified is
     `downloadable`, else `audit_passing` / `notpassing` / `audit_notpassing`."""
-    columns = (
-        "id",
-        "user_id",
-        "download_url",
-        "grade",
-        "course_id",
-        "key",
-        "distinction",
-        "status",
-        "verify_uuid",
-        "download_uuid",
-        "name",
-        "created_date",
-        "modified_date",
-        "error_reason",
-        "mode",
+    columns = _columns(
+        "id user_id download_url grade course_id key distinction status verify_uuid "
+        "download_uuid name created_date modified_date error_reason mode"
     )
     rows = []
     when = datetime.combine(package_date(world), datetime.min.time(), course.start.tzinfo)
@@ -258,18 +227,8 @@ def _certificates(world: World, course: Courseware) -> bytes:
 
 
 def _modules(world: World, course: Courseware) -> bytes:
-    columns = (
-        "id",
-        "module_type",
-        "module_id",
-        "student_id",
-        "state",
-        "grade",
-        "created",
-        "modified",
-        "max_grade",
-        "done",
-        "course_id",
+    columns = _columns(
+        "id module_type module_id student_id state grade created modified max_grade done course_id"
     )
     rows = []
     for e in (e for e in world.enrollments if e.course_id == course.course_id):

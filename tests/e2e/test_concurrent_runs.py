@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -29,30 +28,12 @@ import pytest
 from olx_spark.config import S3Config
 from olx_spark.olx.tables import STATUS_LOADED, course_table_name
 from olx_spark.storage.delta_log import read_columns, table_location
+from tests.e2e.cli_commands import SCHEMA, ingest_archives
 from tests.spark.courses import tiny_course, write_tar_gz
 
 pytestmark = pytest.mark.e2e
 
-SCHEMA = "ol_warehouse_local_raw"
-CLI = [sys.executable, "-m", "olx_spark.cli"]
 ARCHIVES = 4
-
-
-def _ingest(src: Path, warehouse: Path, *extra: str) -> list[str]:
-    return [
-        *CLI,
-        "ingest",
-        "course-archives",
-        str(src),
-        "--platform",
-        "edxorg",
-        "--source-system",
-        "prod",
-        "--warehouse",
-        str(warehouse),
-        "--json",
-        *extra,
-    ]
 
 
 def _start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -95,13 +76,13 @@ def test_two_ingests_at_once_load_every_archive_once(tmp_path):
     impatient.write_text("[warehouse]\nlock_wait_seconds = 0\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
 
-    procs = [_start(_ingest(src, warehouse), env) for _ in range(2)]
+    procs = [_start(ingest_archives(src, warehouse), env) for _ in range(2)]
     try:
         # Whichever got the warehouse first holds its metastore lock; a run that will not wait
         # fails at once (before any JVM), with a message that says what to do.
         first_pid = _holder_pid(warehouse / "_locks" / "metastore.lock")
         refused = subprocess.run(
-            _ingest(src, warehouse, "--config", str(impatient)),
+            ingest_archives(src, warehouse, "--config", str(impatient)),
             env=env,
             capture_output=True,
             text=True,
@@ -135,7 +116,7 @@ def test_two_ingests_at_once_load_every_archive_once(tmp_path):
 
     # Its rerun completes: nothing left to load (decided without Spark).
     rerun = subprocess.run(
-        _ingest(src, warehouse, "--config", str(impatient)),
+        ingest_archives(src, warehouse, "--config", str(impatient)),
         env=env,
         capture_output=True,
         text=True,

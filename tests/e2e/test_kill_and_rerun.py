@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,29 +19,11 @@ import pytest
 
 from olx_spark.olx.tables import ENTITIES, course_table_name
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
+from tests.e2e.cli_commands import SCHEMA, ingest_archives
 from tests.e2e.killing import start_killer
 from tests.spark.courses import tiny_course, write_tar_gz
 
 pytestmark = pytest.mark.e2e
-
-SCHEMA = "ol_warehouse_local_raw"
-CLI = [sys.executable, "-m", "olx_spark.cli"]
-
-
-def _ingest_cmd(src: Path, warehouse: Path) -> list[str]:
-    return [
-        *CLI,
-        "ingest",
-        "course-archives",
-        str(src),
-        "--platform",
-        "edxorg",
-        "--source-system",
-        "prod",
-        "--warehouse",
-        str(warehouse),
-        "--json",
-    ]
 
 
 def _commit(warehouse: Path, entity: str, version: int) -> Path:
@@ -84,7 +65,7 @@ def test_killed_run_then_rerun_equals_one_clean_run(spark, config, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
 
     proc = subprocess.Popen(
-        _ingest_cmd(src, killed_wh),
+        ingest_archives(src, killed_wh),
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
@@ -102,7 +83,7 @@ def test_killed_run_then_rerun_equals_one_clean_run(spark, config, tmp_path):
     assert not _commit(killed_wh, "archives", 1).exists()
 
     rerun = subprocess.run(
-        _ingest_cmd(src, killed_wh),
+        ingest_archives(src, killed_wh),
         env=env,
         capture_output=True,
         text=True,

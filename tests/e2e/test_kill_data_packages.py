@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 
 from olx_spark.packages.tables import COURSE_STRUCTURE_TABLE, FORUM_TABLE, LEDGER_TABLE
 from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
+from tests.e2e.cli_commands import CLI, SCHEMA
 from tests.e2e.killing import start_killer
 from tests.packages_fixtures import (
     AUTH_USER,
@@ -37,7 +37,6 @@ from tests.packages_fixtures import (
 
 pytestmark = pytest.mark.e2e
 
-SCHEMA = "ol_warehouse_local_raw"  # the CLI's default raw schema
 PASSPHRASE_ENV = "TEST_OLX_SPARK_PASSPHRASE"
 NOT_COMPARED = ("retrieved_at", "retrieved_date")  # when a run read the file: differs per run
 # The first content table the job writes (tables go in name order). The fixed tables are created
@@ -47,7 +46,8 @@ FIRST_WRITE = (COURSE_STRUCTURE_TABLE, 1)
 
 def _ingest_cmd(src: Path, warehouse: Path, gnupg_home: str) -> list[str]:
     return [
-        *(sys.executable, "-m", "olx_spark.cli", "ingest", "data-packages", str(src)),
+        *CLI,
+        *("ingest", "data-packages", str(src)),
         *("--gnupg-home", gnupg_home, "--passphrase-env", PASSPHRASE_ENV),
         *("--warehouse", str(warehouse), "--json"),
     ]

@@ -51,6 +51,7 @@ def assert_positive(result: dict[str, Any], *keys: str) -> None:
     [
         "bench_parser.py",
         "bench_floor.py",
+        "bench_baseline.py",
         "bench_job.py",
         "bench_synth.py",
         "bench_tracking.py",
@@ -140,6 +141,21 @@ def test_floor_and_parser_agree_on_uncompressed_size(corpus: Path) -> None:
     # The parser reads the size from the gzip trailer; the floor counts what it inflates.
     assert floor["uncompressed_bytes"] == parser["uncompressed_bytes"] > 0
     assert floor["compressed_bytes"] == parser["compressed_bytes"] > 0
+
+
+def test_baseline_makes_one_row_per_xml_file_the_floor_parses(corpus: Path) -> None:
+    done = run_script("bench_baseline.py", str(corpus), "--repeat", "1")
+    assert done.returncode == 0, done.stderr
+    baseline = last_json(done.stdout)
+    floor = last_json(run_script("bench_floor.py", str(corpus), "--repeat", "1").stdout)
+    assert (baseline["benchmark"], baseline["archives"], baseline["processes"]) == (
+        "baseline",
+        2,
+        1,
+    )
+    assert baseline["rows"] == floor["xml_files"] > 0
+    assert baseline["xml_errors"] == 0
+    assert_positive(baseline, "seconds_median", "rows_per_s")
 
 
 def test_rss_sampler_classifies_this_process() -> None:

@@ -282,7 +282,10 @@ def _session_conf(config: Config, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     """Every setting the runner's session gets (olx_spark.spark.session), jars aside."""
     from olx_spark.spark import session
 
-    monkeypatch.setattr(session, "delta_spark_conf", dict)
+    # the jar settings' function (named `spark_jars_conf` since S3A jars joined Delta's)
+    for name in ("spark_jars_conf", "delta_spark_conf"):
+        if hasattr(session, name):
+            monkeypatch.setattr(session, name, lambda *args, **kwargs: {})
     return session.local_session_conf(config)
 
 

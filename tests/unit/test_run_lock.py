@@ -228,7 +228,10 @@ def test_lock_files_elsewhere_or_none(tmp_path):
     assert job_lock(shared, "xapi").path.parent == tmp_path / "locks"  # type: ignore[union-attr]
     cluster = replace(_config(tmp_path), spark=SparkConfig(mode="cluster"))
     assert metastore_lock(cluster) is None
-    assert metastore_lock(s3) is None  # Derby cannot live on S3: nothing to lock there
+    # Derby cannot live on S3: a local session keeps it, and its lock, in a local folder.
+    local = replace(s3, warehouse=replace(s3.warehouse, metastore_dir=str(tmp_path / "meta")))
+    assert embedded_derby_path(local) == str(tmp_path / "meta" / "_metastore_db")
+    assert metastore_lock(local).path == tmp_path / "meta" / "_locks" / "metastore.lock"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -167,12 +167,29 @@ with version_pairs as (
             and published_blocks.block_id = block_children.block_id
 )
 
-, old_states as (
+, version_sides as (
+    -- each pair twice: its old version's archive, then its new one's
     select
         version_pairs.platform
         , version_pairs.courserun_id
         , version_pairs.from_archive_sha256
         , version_pairs.to_archive_sha256
+        , side.version_side
+        , side.archive_sha256
+    from version_pairs
+    lateral view explode(array(
+        named_struct('version_side', 'old', 'archive_sha256', version_pairs.from_archive_sha256)
+        , named_struct('version_side', 'new', 'archive_sha256', version_pairs.to_archive_sha256)
+    )) sides as side
+)
+
+, side_states as (
+    select
+        version_sides.platform
+        , version_sides.courserun_id
+        , version_sides.from_archive_sha256
+        , version_sides.to_archive_sha256
+        , version_sides.version_side
         , block_states.block_id
         , block_states.block_type
         , block_states.parent_block_id
@@ -183,34 +200,19 @@ with version_pairs as (
         , block_states.block_hash
         , block_states.parent_block_ids
         , block_states.child_block_ids
-    from version_pairs
+    from version_sides
     inner join block_states
         on
-            version_pairs.platform = block_states.platform
-            and version_pairs.from_archive_sha256 = block_states.archive_sha256
+            version_sides.platform = block_states.platform
+            and version_sides.archive_sha256 = block_states.archive_sha256
+)
+
+, old_states as (
+    select * from side_states where version_side = 'old'
 )
 
 , new_states as (
-    select
-        version_pairs.platform
-        , version_pairs.courserun_id
-        , version_pairs.from_archive_sha256
-        , version_pairs.to_archive_sha256
-        , block_states.block_id
-        , block_states.block_type
-        , block_states.parent_block_id
-        , block_states.block_position
-        , block_states.block_settings
-        , block_states.block_own_xml
-        , block_states.block_content
-        , block_states.block_hash
-        , block_states.parent_block_ids
-        , block_states.child_block_ids
-    from version_pairs
-    inner join block_states
-        on
-            version_pairs.platform = block_states.platform
-            and version_pairs.to_archive_sha256 = block_states.archive_sha256
+    select * from side_states where version_side = 'new'
 )
 
 , compared as (

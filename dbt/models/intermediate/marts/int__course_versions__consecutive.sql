@@ -1,3 +1,9 @@
+{{
+    config(
+        materialized='view'
+    )
+}}
+
 -- Consecutive content versions of each course run: one row per pair (previous version -> next
 -- version) of a platform's course run, for marts__course_block_changes. A course run's
 -- versions are its loaded archives in retrieval order (retrieved_at, then archive sha256);
@@ -5,6 +11,8 @@
 -- new version (a re-export of unchanged content) and is skipped, so each run of equal
 -- versions is represented by its first archive. A version that comes back later (v1, v2, v1)
 -- is a change each time: v1 -> v2, then v2 -> v1.
+-- A view (unlike its neighbours): a few rows per course run, read once by the incremental
+-- change log, which is then as fresh as the archives ledger whatever a run selects.
 with archives as (
     select * from {{ ref('int__combined__course_xml_archives') }}
 )

@@ -1,0 +1,203 @@
+"""Which Delta tables of a warehouse need compacting, read from their logs without Spark.
+
+Every nightly run adds a few small files to the tables it writes: a day's partition of events,
+one ledger row per file read, a staging model's merge. After a year of nights a table is
+thousands of small files, and every reader pays per file (listing, opening, Parquet footers).
+`olx-spark compact` rewrites only the partitions that hold at least `min_files` small files
+(Delta's `OPTIMIZE ... WHERE`, `olx_spark.spark.compaction`). Deciding which ones needs only
+the tables' logs, so this module reads them with pyarrow (`olx_spark.storage.delta_log`): when
+nothing needs compacting the command ends without starting Spark, in about a second.
+
+Tables are found by the folder layout the catalog gives managed tables,
+`{warehouse}/{schema}.db/{table}/_delta_log`, on a local folder or on S3.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pyarrow.fs as pafs
+
+from olx_spark.config import S3Config
+from olx_spark.storage.delta_log import (
+    LOG_DIR,
+    Snapshot,
+    TableLocation,
+    UnsupportedDeltaTable,
+    load_snapshot,
+    table_location,
+)
+
+SCHEMA_SUFFIX = ".db"
+# Delta's OPTIMIZE rewrites files smaller than `spark.databricks.delta.optimize.minFileSize`
+# (1 GiB by default): those are the files counted here.
+SMALL_FILE_BYTES = 1024**3
+DEFAULT_MIN_FILES = 8
+
+
+@dataclass(frozen=True)
+class WarehouseTable:
+    """A Delta table found in the warehouse folder."""
+
+    schema: str
+    name: str
+    uri: str  # the table folder, as Spark reads it (absolute path or s3a:// URI)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """One partition to rewrite (`values` is empty for a table without partitions)."""
+
+    values: tuple[tuple[str, str | None], ...]
+    small_files: int
+    small_bytes: int
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """A table's files now, and the partitions worth rewriting (none: leave it alone)."""
+
+    table: WarehouseTable
+    version: int
+    partition_columns: tuple[str, ...]
+    files: int
+    partition_count: int
+    most_small_files: int  # in any one partition
+    partitions: tuple[PartitionPlan, ...]
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.partitions)
+
+    def predicate(self) -> str | None:
+        """The `OPTIMIZE ... WHERE` condition selecting exactly the planned partitions (None:
+        the whole table, which has no partition columns)."""
+        if not self.partition_columns:
+            return None
+        return " OR ".join(_partition_condition(p.values) for p in self.partitions)
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _partition_condition(values: tuple[tuple[str, str | None], ...]) -> str:
+    terms = [
+        f"`{column}` IS NULL" if value is None else f"`{column}` = {_sql_string(value)}"
+        for column, value in values
+    ]
+    return "(" + " AND ".join(terms) + ")"
+
+
+def plan_table(
+    table: WarehouseTable,
+    snapshot: Snapshot,
+    min_files: int = DEFAULT_MIN_FILES,
+    small_bytes: int = SMALL_FILE_BYTES,
+) -> TablePlan:
+    """The partitions of `snapshot` holding at least `min_files` files smaller than
+    `small_bytes` (a table without partition columns is one partition)."""
+    count: dict[tuple[tuple[str, str | None], ...], int] = defaultdict(int)
+    size: dict[tuple[tuple[str, str | None], ...], int] = defaultdict(int)
+    partitions: set[tuple[tuple[str, str | None], ...]] = set()
+    for data_file in snapshot.files:
+        partitions.add(data_file.partition)
+        if data_file.size < small_bytes:
+            count[data_file.partition] += 1
+            size[data_file.partition] += data_file.size
+    planned = tuple(
+        PartitionPlan(values, count[values], size[values])
+        for values in sorted(count, key=_sort_key)
+        if count[values] >= max(min_files, 2)
+    )
+    return TablePlan(
+        table=table,
+        version=snapshot.version,
+        partition_columns=snapshot.partition_columns,
+        files=len(snapshot.files),
+        partition_count=len(partitions),
+        most_small_files=max(count.values(), default=0),
+        partitions=planned,
+    )
+
+
+def _sort_key(values: tuple[tuple[str, str | None], ...]) -> tuple[tuple[str, bool, str], ...]:
+    return tuple((column, value is not None, value or "") for column, value in values)
+
+
+def list_tables(
+    warehouse: str, s3: S3Config, schemas: Iterable[str] | None = None
+) -> list[WarehouseTable]:
+    """Every Delta table under `{warehouse}/{schema}.db/` (only `schemas`, if given; names
+    compared lower-case, as the catalog stores them), sorted by schema and name."""
+    root = table_location(warehouse, s3)
+    if root.filesystem.get_file_info(root.path).type == pafs.FileType.NotFound:
+        raise UnsupportedDeltaTable(f"no warehouse at {warehouse}")
+    wanted = {s.lower() for s in schemas} if schemas is not None else None
+    found = []
+    for schema_dir in _subfolders(root.filesystem, root.path):
+        name = schema_dir.rsplit("/", 1)[-1]
+        if not name.endswith(SCHEMA_SUFFIX):
+            continue
+        schema = name.removesuffix(SCHEMA_SUFFIX)
+        if wanted is not None and schema.lower() not in wanted:
+            continue
+        for table_dir in _subfolders(root.filesystem, schema_dir):
+            log = root.filesystem.get_file_info(f"{table_dir}/{LOG_DIR}")
+            if log.type == pafs.FileType.Directory:
+                table = table_dir.rsplit("/", 1)[-1]
+                found.append(WarehouseTable(schema, table, _uri(warehouse, root, table_dir)))
+    return sorted(found, key=lambda t: (t.schema, t.name))
+
+
+def _subfolders(filesystem: pafs.FileSystem, path: str) -> list[str]:
+    try:
+        infos = filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    except OSError as exc:
+        raise UnsupportedDeltaTable(f"cannot list {path}: {exc}") from exc
+    return sorted(i.path for i in infos if i.type == pafs.FileType.Directory)
+
+
+def _uri(warehouse: str, root: TableLocation, table_dir: str) -> str:
+    """The table folder in the warehouse's own terms (`s3a://bucket/...` stays a URI)."""
+    if "://" in warehouse and not warehouse.startswith("file://"):
+        scheme = warehouse.split("://", 1)[0]
+        return f"{scheme}://{table_dir}"
+    return table_dir
+
+
+@dataclass(frozen=True)
+class WarehousePlan:
+    """Every table looked at, and those that could not be read without Spark (with why)."""
+
+    tables: tuple[TablePlan, ...]
+    unreadable: tuple[tuple[WarehouseTable, str], ...]
+
+    @property
+    def needed(self) -> tuple[TablePlan, ...]:
+        return tuple(t for t in self.tables if t.needed)
+
+
+def plan_warehouse(
+    warehouse: str,
+    s3: S3Config,
+    schemas: Iterable[str] | None = None,
+    min_files: int = DEFAULT_MIN_FILES,
+    small_bytes: int = SMALL_FILE_BYTES,
+) -> WarehousePlan:
+    """The compaction plan of every table in the warehouse (see `plan_table`)."""
+    plans, unreadable = [], []
+    for table in list_tables(warehouse, s3, schemas):
+        try:
+            snapshot = load_snapshot(table_location(table.uri, s3))
+        except (UnsupportedDeltaTable, OSError) as exc:
+            unreadable.append((table, str(exc)))
+            continue
+        plans.append(plan_table(table, snapshot, min_files, small_bytes))
+    return WarehousePlan(tuple(plans), tuple(unreadable))

@@ -1,0 +1,200 @@
+"""Delta tables on S3: a warehouse at `s3a://{bucket}/wh` on moto's server (the test run's S3
+endpoint on 127.0.0.1), with hadoop-aws and its AWS SDK modules fetched from Maven Central.
+
+One scenario (`scenario.py`) runs the four jobs, `dbt build` of a staging model per input kind,
+and the jobs again, in one process of its own on the S3 warehouse; then the test run's local
+session runs the same scenario on a local warehouse, and the tables must hold the same rows. Then
+what bad settings do: credentials the endpoint refuses, an endpoint that is down, and the S3A
+jars missing with no Maven to fetch them each stop the command before Spark starts, with a
+message naming what to fix, and nothing in the bucket. No test here is skipped: if the jars
+cannot be fetched, the scenario fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from olx_spark.config import Config
+from tests.conftest import _free_port
+from tests.packages_fixtures import PASSPHRASE
+from tests.s3_warehouse import scenario
+
+pytestmark = pytest.mark.spark
+
+BUCKET = "olx-lake"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bucket(s3_endpoint: str) -> Iterator[Any]:
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for obj in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def _keys(client: Any, prefix: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+def _config_file(tmp_path: Path, prefix: str, endpoint: str) -> Path:
+    path = tmp_path / f"{prefix}.toml"
+    path.write_text(
+        f'[warehouse]\ndir = "s3a://{BUCKET}/{prefix}"\nraw_schema = "lake_raw"\n'
+        f'metastore_dir = "{tmp_path / prefix}-metastore"\nlock_wait_seconds = 0\n'
+        '[spark]\nmaster = "local[2]"\n[spark.conf]\n"spark.driver.memory" = "2g"\n'
+        '"spark.ui.showConsoleProgress" = "false"\n'
+        f'[s3]\nendpoint_url = "{endpoint}"\nregion = "us-east-1"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), **extra}
+
+
+def test_jobs_and_transform_on_s3_match_a_local_warehouse(
+    spark, config: Config, bucket, s3_endpoint, tmp_path, gpg_keys, monkeypatch
+) -> None:
+    inputs = scenario.write_inputs(tmp_path / "inputs", gpg_keys)
+    (tmp_path / "inputs.json").write_text(json.dumps(asdict(inputs)), encoding="utf-8")
+    out = tmp_path / "s3.json"
+    env = _env(**{scenario.PASSPHRASE_ENV: PASSPHRASE, scenario.SALT_ENV: scenario.SALT})
+    args = [str(_config_file(tmp_path, "wh", s3_endpoint)), str(tmp_path / "inputs.json")]
+    # One after the other: moto answers from this process, so a local run beside the S3 one
+    # would slow it down (measured: about twice as long, on a busy 2-core machine).
+    started = time.monotonic()
+    s3_run = subprocess.run(
+        [sys.executable, "-m", "tests.s3_warehouse.scenario", *args, str(out)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
+    )
+    assert s3_run.returncode == 0, s3_run.stdout[-5000:]
+    phases = [line for line in s3_run.stdout.splitlines() if line.startswith("S3 side")]
+    print(f"S3 side: {time.monotonic() - started:.1f} s", *phases)
+
+    # The same on the local warehouse of the test run's session.
+    started = time.monotonic()
+    monkeypatch.setenv(scenario.PASSPHRASE_ENV, PASSPHRASE)
+    monkeypatch.setenv(scenario.SALT_ENV, scenario.SALT)
+    local_first = scenario.run_jobs(config, inputs, lambda _: spark)
+    assert scenario.transform(config) == 0
+    local_tables = scenario.dump_tables(spark, config)
+    print(f"local side: {time.monotonic() - started:.1f} s")
+    s3 = json.loads(out.read_text(encoding="utf-8"))
+
+    assert (
+        s3["first"]
+        == local_first
+        == {
+            "course-archives": {"loaded": 1, "spark_used": True},
+            "data-packages": {"loaded": 2, "spark_used": True},
+            "tracking-logs": {"loaded": 2, "spark_used": True},
+            "xapi": {"files": 2, "spark_used": True},
+        }
+    )
+    assert s3["transform"] == 0
+    # Run again: every job finds its files in the ledger on S3, read without starting Spark.
+    assert s3["again"] == {
+        "course-archives": {"loaded": 0, "spark_used": False},
+        "data-packages": {"loaded": 0, "spark_used": False},
+        "tracking-logs": {"loaded": 0, "spark_used": False},
+        "xapi": {"files": 0, "spark_used": False},
+    }
+    assert sorted(s3["tables"]) == sorted(local_tables)
+    for table, rows in local_tables.items():
+        assert s3["tables"][table] == rows, table
+    staging = {t: len(rows) for t, rows in local_tables.items() if t.startswith("staging.")}
+    assert staging == {
+        "staging.stg__edxorg__s3__course_xml_blocks": 6,
+        "staging.stg__edxorg__s3__tables__auth_user": 2,
+        "staging.stg__edxorg__s3__tracking_logs": 3,
+        "staging.stg__xapi__statements": 3,
+    }
+
+    # The tables are Delta tables in the bucket, not anywhere else.
+    keys = _keys(bucket, "wh/")
+    logs = {key.split("/_delta_log/")[0] for key in keys if "/_delta_log/" in key}
+    assert {
+        f"wh/lake_raw.db/{t.split('.', 1)[1]}" for t in s3["tables"] if t.startswith("raw.")
+    } <= logs
+    assert "wh/lake_staging.db/stg__xapi__statements" in logs
+    assert any(key.endswith(".parquet") for key in keys)
+    # The catalog is local: Derby cannot keep its database on S3.
+    assert (tmp_path / "wh-metastore" / "_metastore_db").is_dir()
+
+
+def _run_cli(tmp_path: Path, config_file: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    source = tmp_path / "archives"
+    source.mkdir(exist_ok=True)
+    from tests.spark.courses import tiny_course, write_tar_gz
+
+    write_tar_gz(source / "T1.tar.gz", tiny_course())
+    olx_spark = [sys.executable, "-m", "olx_spark.cli"]
+    command = ["ingest", "course-archives", str(source), "--platform", "edxorg"]
+    return subprocess.run(
+        [*olx_spark, *command, "--source-system", "prod", "--config", str(config_file)],
+        cwd=tmp_path,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_credentials_the_endpoint_refuses(bucket, s3_endpoint, tmp_path) -> None:
+    from moto.core.authorization import enable_iam_authentication
+
+    config_file = _config_file(tmp_path, "refused", s3_endpoint)
+    with enable_iam_authentication():  # moto now checks keys as S3 does: this one is unknown
+        result = _run_cli(tmp_path, config_file, AWS_ACCESS_KEY_ID="AKIAWRONGWRONGWRONG")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"the S3 endpoint {s3_endpoint} ([s3] endpoint_url) refused the credentials" in (
+        result.stderr
+    )
+    assert "InvalidAccessKeyId" in result.stderr and "AWS_ACCESS_KEY_ID" in result.stderr
+    assert "AKIAWRONGWRONGWRONG" not in result.stderr + result.stdout
+    assert "SparkContext" not in result.stderr  # stopped before Spark started
+    assert _keys(bucket, "refused") == []
+
+
+def test_endpoint_down(bucket, tmp_path) -> None:
+    down = f"http://127.0.0.1:{_free_port()}"
+    result = _run_cli(tmp_path, _config_file(tmp_path, "down", down))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"the S3 endpoint {down} ([s3] endpoint_url) cannot be reached" in result.stderr
+    assert "SparkContext" not in result.stderr
+    assert _keys(bucket, "down") == []
+
+
+def test_missing_jars_and_no_maven(bucket, s3_endpoint, tmp_path) -> None:
+    # An empty jar cache, and a PATH with Python but no `mvn`.
+    config_file = _config_file(tmp_path, "nojars", s3_endpoint)
+    env = {"OLX_SPARK_JARS_DIR": str(tmp_path / "jars"), "PATH": str(Path(sys.executable).parent)}
+    result = _run_cli(tmp_path, config_file, **env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "a warehouse on S3 needs the S3A jars (org.apache.hadoop:hadoop-aws:" in result.stderr
+    assert "Maven (`mvn`) is not on the PATH" in result.stderr
+    assert "python -m olx_spark.spark.jars --s3a" in result.stderr
+    assert "SparkContext" not in result.stderr
+    assert _keys(bucket, "nojars") == []
