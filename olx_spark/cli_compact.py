@@ -82,7 +82,7 @@ def run_compact(
         return 2
     try:
         plan = plan_warehouse(config.warehouse.dir, config.s3, args.schema, args.min_files)
-    except (UnsupportedDeltaTable, OSError) as exc:
+    except (UnsupportedDeltaTable, OSError, ValueError) as exc:
         print(
             f"olx-spark: cannot read the warehouse {config.warehouse.dir} ({exc}); check "
             "--warehouse (or [warehouse] dir in the config)",
@@ -103,7 +103,7 @@ def run_compact(
         summary.spark_used = True
     summary.seconds = time.monotonic() - started
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.render())
-    return 0
+    return 1 if summary.failed else 0
 
 
 def _progress(line: str) -> None:

@@ -164,7 +164,8 @@ class ThriftServer:
                 "Nothing was written."
             ) from exc
 
-    def cursor(self) -> Any:
+    def connect(self) -> Any:
+        """A PyHive connection to the server (close it when done)."""
         try:
             from pyhive import hive
         except ImportError as exc:
@@ -173,7 +174,7 @@ class ThriftServer:
                 "pip install 'olx-spark[thrift]' (or 'dbt-spark[PyHive]==1.10.3')"
             ) from exc
         try:
-            return hive.connect(host=self.host, port=self.port, username=self.user).cursor()
+            return hive.connect(host=self.host, port=self.port, username=self.user)
         except Exception as exc:  # thrift's transport errors have no common base worth naming
             raise TransformSetupError(
                 f"the server at {self.where()} did not answer as a Spark Thrift server "
@@ -209,12 +210,24 @@ def raw_table_ddl(config: Config) -> list[str]:
 
 def ensure_raw_tables(config: Config, server: ThriftServer) -> None:
     """On the Thrift server: the raw course tables dbt's sources name, if missing."""
-    cursor = server.cursor()
+    connection = server.connect()
+    cursor = connection.cursor()
     try:
         for statement in raw_table_ddl(config):
-            cursor.execute(statement)
+            try:
+                cursor.execute(statement)
+            except Exception as exc:  # pyhive's errors share no base worth naming
+                first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+                raise TransformSetupError(
+                    f"the Spark Thrift server at {server.where()} refused to create the raw "
+                    f"course tables ({type(exc).__name__}: {first}). It needs Delta Lake "
+                    "(spark.sql.extensions and spark.sql.catalog.spark_catalog, README 'Running "
+                    "on a cluster') and the right to create tables in "
+                    f"`{config.warehouse.raw_schema}`. Nothing else was written."
+                ) from exc
     finally:
         cursor.close()
+        connection.close()
 
 
 def _invoke(config: Config, args: list[str], target: str) -> int:

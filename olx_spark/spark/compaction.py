@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS
 from olx_spark.spark import run_lock
-from olx_spark.storage.compaction_plan import TablePlan, WarehousePlan
+from olx_spark.storage.compaction_plan import TablePlan, WarehousePlan, sql_identifier
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,6 +35,7 @@ class TableResult:
     files_added: int = 0
     vacuumed: bool = False
     seconds: float = 0.0
+    error: str = ""  # why it failed (the tables after it were not tried)
 
 
 @dataclass
@@ -68,14 +69,26 @@ class CompactionSummary:
         else:
             lines.append(f"compact: {len(self.results)} of {self.tables_seen} tables rewritten")
             for r in self.results:
+                if r.error:
+                    lines.append(f"  {r.table:<58} FAILED: {r.error}")
+                    continue
                 lines.append(
                     f"  {r.table:<58} {r.partitions:>5} partitions, files {r.files_removed:>7,}"
                     f" -> {r.files_added:,}{', vacuumed' if r.vacuumed else ''} ({r.seconds:.1f}s)"
+                )
+            if self.failed:
+                lines.append(
+                    "compact: stopped at the failed table; the tables before it are compacted "
+                    "(their rows unchanged). Fix what the error says and run it again."
                 )
         for table, why in self.unreadable:
             lines.append(f"  skipped {table}: its log could not be read without Spark ({why})")
         lines.append(f"compact: done in {self.seconds:.1f}s")
         return "\n".join(lines)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.error for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,7 +119,7 @@ def every_job_lock() -> tuple[str, ...]:
 
 def optimize_table(spark: SparkSession, plan: TablePlan) -> tuple[int, int]:
     """Delta's OPTIMIZE on the planned partitions of one table: (files removed, files added)."""
-    statement = f"OPTIMIZE delta.`{plan.table.uri}`"
+    statement = f"OPTIMIZE delta.{sql_identifier(plan.table.uri)}"
     predicate = plan.predicate()
     if predicate:
         statement += f" WHERE {predicate}"
@@ -132,18 +145,18 @@ def compact(
             started = time.monotonic()
             name = table_plan.table.qualified
             progress(f"compact: [{index}/{len(plan.needed)}] {name}")
-            with run_lock.commit_conflicts_explained(f"compact {name}"):
-                removed, added = optimize_table(spark, table_plan)
-                if vacuum:
-                    spark.sql(f"VACUUM delta.`{table_plan.table.uri}`").collect()
-            results.append(
-                TableResult(
-                    table=name,
-                    partitions=len(table_plan.partitions),
-                    files_removed=removed,
-                    files_added=added,
-                    vacuumed=vacuum,
-                    seconds=time.monotonic() - started,
-                )
-            )
+            result = TableResult(table=name, partitions=len(table_plan.partitions))
+            results.append(result)
+            try:
+                with run_lock.commit_conflicts_explained(f"compact {name}"):
+                    result.files_removed, result.files_added = optimize_table(spark, table_plan)
+                    if vacuum:
+                        spark.sql(f"VACUUM delta.{sql_identifier(table_plan.table.uri)}").collect()
+                        result.vacuumed = True
+            except Exception as exc:  # recorded; the summary says what was done before it
+                said = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
+                result.error = f"{type(exc).__name__}: {said}"
+                break
+            finally:
+                result.seconds = time.monotonic() - started
     return results

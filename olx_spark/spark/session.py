@@ -23,7 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from olx_spark.config import Config
+from olx_spark.config import Config, ConfigError
 from olx_spark.spark import worker_daemon
 from olx_spark.spark.jars import spark_jars_conf
 from olx_spark.spark.s3_warehouse import (
@@ -96,6 +96,12 @@ def metastore_home(config: Config) -> str:
         return str(Path(config.warehouse.metastore_dir).expanduser().resolve())
     if is_local_path(config.warehouse.dir):
         return warehouse_location(config)
+    if not config.warehouse.dir.startswith("s3a://"):
+        raise ConfigError(
+            f"a local session keeps its tables in a folder or at s3a://bucket/prefix, not at "
+            f"{config.warehouse.dir} ([warehouse] dir); for another file system run on a "
+            'cluster (spark.mode = "cluster") or set [warehouse] metastore_dir'
+        )
     return str(default_metastore_home(config.warehouse.dir))
 
 

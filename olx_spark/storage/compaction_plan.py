@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from olx_spark.config import S3Config
@@ -32,8 +33,11 @@ from olx_spark.storage.delta_log import (
 
 SCHEMA_SUFFIX = ".db"
 # Delta's OPTIMIZE rewrites files smaller than `spark.databricks.delta.optimize.minFileSize`
-# (1 GiB by default): those are the files counted here.
+# (1 GiB by default): those are the files counted here. It packs them, smallest first, into
+# bins of at most `spark.databricks.delta.optimize.maxFileSize` (1 GiB) and rewrites only bins
+# of two files or more.
 SMALL_FILE_BYTES = 1024**3
+BIN_BYTES = 1024**3
 DEFAULT_MIN_FILES = 8
 
 
@@ -83,16 +87,40 @@ class TablePlan:
         return " OR ".join(_partition_condition(p.values) for p in self.partitions)
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal (backslash escapes, Spark's default)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def sql_identifier(name: str) -> str:
+    """A backquoted Spark SQL identifier (or path)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def _partition_condition(values: tuple[tuple[str, str | None], ...]) -> str:
+    # Partition values are strings in the log; Spark casts the literal to the column's type
+    # (a DATE partition compares with '2024-01-01').
     terms = [
-        f"`{column}` IS NULL" if value is None else f"`{column}` = {_sql_string(value)}"
+        f"{sql_identifier(column)} IS NULL"
+        if value is None
+        else f"{sql_identifier(column)} = {sql_string(value)}"
         for column, value in values
     ]
     return "(" + " AND ".join(terms) + ")"
+
+
+def rewritable_files(sizes: list[int], bin_bytes: int = BIN_BYTES) -> int:
+    """How many of these small files OPTIMIZE would rewrite: packed smallest first into bins of
+    at most `bin_bytes`, the files of the bins holding two or more (a bin of one is left)."""
+    rewritten = in_bin = 0
+    bin_size = 0
+    for size in sorted(sizes):
+        if in_bin and bin_size + size > bin_bytes:
+            rewritten += in_bin if in_bin > 1 else 0
+            in_bin = bin_size = 0
+        in_bin += 1
+        bin_size += size
+    return rewritten + (in_bin if in_bin > 1 else 0)
 
 
 def plan_table(
@@ -100,21 +128,21 @@ def plan_table(
     snapshot: Snapshot,
     min_files: int = DEFAULT_MIN_FILES,
     small_bytes: int = SMALL_FILE_BYTES,
+    bin_bytes: int = BIN_BYTES,
 ) -> TablePlan:
     """The partitions of `snapshot` holding at least `min_files` files smaller than
-    `small_bytes` (a table without partition columns is one partition)."""
-    count: dict[tuple[tuple[str, str | None], ...], int] = defaultdict(int)
-    size: dict[tuple[tuple[str, str | None], ...], int] = defaultdict(int)
+    `small_bytes`, of which OPTIMIZE would rewrite some (`rewritable_files`); a table without
+    partition columns is one partition."""
+    sizes: dict[tuple[tuple[str, str | None], ...], list[int]] = defaultdict(list)
     partitions: set[tuple[tuple[str, str | None], ...]] = set()
     for data_file in snapshot.files:
         partitions.add(data_file.partition)
         if data_file.size < small_bytes:
-            count[data_file.partition] += 1
-            size[data_file.partition] += data_file.size
+            sizes[data_file.partition].append(data_file.size)
     planned = tuple(
-        PartitionPlan(values, count[values], size[values])
-        for values in sorted(count, key=_sort_key)
-        if count[values] >= max(min_files, 2)
+        PartitionPlan(values, len(sizes[values]), sum(sizes[values]))
+        for values in sorted(sizes, key=_sort_key)
+        if len(sizes[values]) >= max(min_files, 2) and rewritable_files(sizes[values], bin_bytes)
     )
     return TablePlan(
         table=table,
@@ -122,7 +150,7 @@ def plan_table(
         partition_columns=snapshot.partition_columns,
         files=len(snapshot.files),
         partition_count=len(partitions),
-        most_small_files=max(count.values(), default=0),
+        most_small_files=max((len(v) for v in sizes.values()), default=0),
         partitions=planned,
     )
 
@@ -196,8 +224,9 @@ def plan_warehouse(
     for table in list_tables(warehouse, s3, schemas):
         try:
             snapshot = load_snapshot(table_location(table.uri, s3))
-        except (UnsupportedDeltaTable, OSError) as exc:
-            unreadable.append((table, str(exc)))
+        except (UnsupportedDeltaTable, OSError, ValueError, KeyError, pa.ArrowException) as exc:
+            # A log the reader cannot vouch for, or a damaged one: listed, never guessed at.
+            unreadable.append((table, f"{type(exc).__name__}: {exc}"))
             continue
         plans.append(plan_table(table, snapshot, min_files, small_bytes))
     return WarehousePlan(tuple(plans), tuple(unreadable))

@@ -131,6 +131,8 @@ def dump_tables(spark: Any, config: Config) -> dict[str, list[str]]:
     dumps: dict[str, list[str]] = {}
     for schema in (config.warehouse.raw_schema, dbt_schema(config, "staging")):
         for row in spark.sql(f"SHOW TABLES IN `{schema}`").collect():
+            if row["isTemporary"]:  # a session's temporary views (dbt's `__dbt_tmp` ones)
+                continue
             name = row["tableName"]
             df = spark.table(f"`{schema}`.`{name}`")
             kept = [c for c in df.columns if not is_run_time(c)]

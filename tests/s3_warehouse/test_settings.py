@@ -109,3 +109,15 @@ def test_no_check_when_spark_conf_names_its_own_credentials() -> None:
         spark=SparkConfig(conf={CREDENTIALS_PROVIDER: "org.example.MyProvider"}),
     )
     check_warehouse_reachable(own, client=Refuses())
+
+
+def test_a_local_session_on_another_file_system_is_a_clear_config_error(tmp_path: Path) -> None:
+    from olx_spark.config import ConfigError
+
+    elsewhere = Config(warehouse=WarehouseConfig(dir="hdfs://namenode/warehouse"))
+    with pytest.raises(
+        ConfigError, match=r"not at hdfs://namenode/warehouse \(\[warehouse\] dir\)"
+    ):
+        metastore_home(elsewhere)
+    given = replace(elsewhere, warehouse=replace(elsewhere.warehouse, metastore_dir=str(tmp_path)))
+    assert metastore_home(given) == str(tmp_path)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ def built(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
             n += 1
             _append(spark, tables["events"], [(n, day)], "id long, day string", partition="day")
     for i in range(LEDGER_APPENDS):
-        _append(spark, tables["ledger"], [(f"s3://logs/{i}.gz", i)], "uri string, size long")
+        row = (f"s3://logs/{i}.gz", i, date(2024, 1, 1))
+        schema = "uri string, size long, retrieved_date date"  # a ledger, as the jobs write them
+        _append(spark, tables["ledger"], [row], schema, partition="retrieved_date")
     for i in range(SMALL_APPENDS):
         _append(spark, tables["small"], [(i,)], "n long")
     return root
@@ -101,7 +104,9 @@ def test_compact_rewrites_only_partitions_over_the_threshold(
     assert events.predicate() == ("(`day` IS NULL) OR (`day` = '2024-01-01') OR (`day` = 'it\\'s')")
     assert (events.files, events.partition_count, events.most_small_files) == (15, 4, 5)
     assert ledger.table.qualified == "night_raw.files"
-    assert ledger.predicate() is None and [p.small_files for p in ledger.partitions] == [4]
+    # A DATE partition: the log's string value, which Spark casts to the column's type.
+    assert ledger.predicate() == "(`retrieved_date` = '2024-01-01')"
+    assert [p.small_files for p in ledger.partitions] == [4]
 
     said: list[str] = []
     results = compact(config, plan, lambda _: spark, progress=said.append)
@@ -119,15 +124,20 @@ def test_compact_rewrites_only_partitions_over_the_threshold(
         (("day", "it's"),): 1,
         (("day", "2024-01-02"),): 2,
     }
-    assert _files_per_partition(tables["ledger"]) == {(): 1}
+    assert _files_per_partition(tables["ledger"]) == {(("retrieved_date", "2024-01-01"),): 1}
     assert _files_per_partition(tables["small"]) == {(): 2}
     assert plan_warehouse(str(root), config.s3, min_files=MIN_FILES).needed == ()
-    assert [
-        p.table.qualified for p in plan_warehouse(str(root), config.s3, min_files=2).needed
-    ] == [
-        "night_marts.summary",
-        "night_raw.events",
+    again = plan_warehouse(str(root), config.s3, min_files=2)
+    assert [p.table.qualified for p in again.needed] == ["night_marts.summary", "night_raw.events"]
+
+    # A table without partitions: OPTIMIZE of the whole table (one schema only).
+    marts = plan_warehouse(str(root), config.s3, schemas=["NIGHT_MARTS"], min_files=2)
+    results = compact(config, marts, lambda _: spark, progress=said.append)
+    assert [(r.table, r.partitions, r.files_removed, r.files_added) for r in results] == [
+        ("night_marts.summary", 1, 2, 1)
     ]
+    assert _files_per_partition(tables["small"]) == {(): 1}
+    assert {name: _rows(spark, path) for name, path in tables.items()} == before
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
