@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS
+from olx_spark.sql_literals import sql_string
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -199,11 +200,10 @@ def raw_table_ddl(config: Config) -> list[str]:
                 f"`{f.name}` {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}"
                 for f in spark_schema(entity).fields
             )
-            comment = TABLE_COMMENTS[entity].replace("\\", "\\\\").replace("'", "\\'")
             statements.append(
                 f"CREATE TABLE IF NOT EXISTS {qualified(schema, course_table_name(platform, entity))}"
                 f" ({columns}) USING delta PARTITIONED BY (`{PARTITION_COLUMN}`)"
-                f" COMMENT '{comment}'"
+                f" COMMENT {sql_string(TABLE_COMMENTS[entity])}"
             )
     return statements
 

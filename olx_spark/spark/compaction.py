@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS
 from olx_spark.spark import run_lock
-from olx_spark.storage.compaction_plan import TablePlan, WarehousePlan, sql_identifier
+from olx_spark.sql_literals import sql_identifier
+from olx_spark.storage.compaction_plan import TablePlan, WarehousePlan
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from olx_spark.spark.schemas import spark_schema_of
+from olx_spark.sql_literals import sql_string
 
 
 def qualified(schema: str, table: str) -> str:
@@ -145,8 +146,7 @@ def ensure_tables(
 
 
 def sql_in_list(values: Iterable[str]) -> str:
-    quoted = ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'" for v in sorted(set(values)))
-    return "(" + ", ".join(quoted) + ")"
+    return "(" + ", ".join(sql_string(v) for v in sorted(set(values))) + ")"
 
 
 def table_location(spark: SparkSession, name: str) -> str:

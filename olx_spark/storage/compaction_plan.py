@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from olx_spark.config import S3Config
+from olx_spark.sql_literals import sql_identifier, sql_string
 from olx_spark.storage.delta_log import (
     LOG_DIR,
     Snapshot,
@@ -85,16 +86,6 @@ class TablePlan:
         if not self.partition_columns:
             return None
         return " OR ".join(_partition_condition(p.values) for p in self.partitions)
-
-
-def sql_string(value: str) -> str:
-    """A Spark SQL string literal (backslash escapes, Spark's default)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    """A backquoted Spark SQL identifier (or path)."""
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _partition_condition(values: tuple[tuple[str, str | None], ...]) -> str:
