@@ -39,7 +39,7 @@ test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
 
 # A Spark standalone cluster (master, two one-core workers), spark-submit of the four jobs, a
-# Thrift server and dbt's thrift target (tests/cluster; ~15 minutes on 2 cores, so not in `test`).
+# Thrift server and dbt's thrift target (tests/cluster; ~10 minutes on 2 cores, so not in `test`).
 test-cluster: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -m cluster tests/cluster
 

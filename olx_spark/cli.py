@@ -354,7 +354,17 @@ def cmd_sql(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_report(args: argparse.Namespace, config: Config) -> int:
     from olx_spark.report import ReportError, build_report
+    from olx_spark.run_stamps import report_check
 
+    check = report_check(config, args.out, list(args.course or ()))
+    if check is not None and check.up_to_date:
+        print(
+            f"olx-spark report: the marts ({len(check.read)} tables) have not changed since the "
+            f"report in {args.out} was written: nothing to do, Spark not started"
+        )
+        return 0
+    if check is not None:
+        check.forget(config)  # until this run has written the whole report
     spark = _session(config)
     try:
         summary = build_report(
@@ -363,6 +373,8 @@ def cmd_report(args: argparse.Namespace, config: Config) -> int:
     except ReportError as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
+    if check is not None:
+        check.record(config)
     print(summary.render())
     return 0
 
@@ -372,16 +384,30 @@ def _progress(line: str) -> None:
 
 
 def cmd_transform(args: argparse.Namespace, config: Config) -> int:
-    from olx_spark.transform import TransformSetupError, run_transform
+    from olx_spark.run_stamps import transform_check
+    from olx_spark.transform import DBT_TARGET, TransformSetupError, run_transform
 
     extra = ["--full-refresh"] if args.full_refresh else []
     if args.models_only:
         extra += ["--exclude-resource-type", "test"]
+    plain = args.target == DBT_TARGET and not args.select and not args.full_refresh
+    check = transform_check(config, args.models_only) if plain else None
+    if check is not None and check.up_to_date:
+        print(
+            f"olx-spark transform: nothing changed since the last build ({len(check.read)} raw "
+            "tables at the versions it read, the same dbt project): dbt not run, Spark not "
+            "started (--full-refresh rebuilds anyway)"
+        )
+        return 0
+    if check is not None:
+        check.forget(config)  # until this run has built every model
     try:
         code = run_transform(config, select=args.select, extra=extra, target=args.target)
     except TransformSetupError as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
+    if check is not None and code == 0:
+        check.record(config)
     if code:
         print(
             "olx-spark: dbt build failed; the dbt output above names the model or test "

@@ -27,6 +27,8 @@ class IngestSummary:
     rows_written: dict[str, int] = field(default_factory=dict)
     warnings: list[FileWarning] = field(default_factory=list)
     seconds: float = 0.0
+    # Inputs the source should hold and does not (tracking logs: days without a file), in words.
+    missing: list[str] = field(default_factory=list)
 
     @property
     def skipped(self) -> int:
@@ -56,6 +58,9 @@ class IngestSummary:
             width = max(len(t) for t in self.rows_written)
             lines += [f"    {t:<{width}}  {n:>12,}" for t, n in self.rows_written.items()]
         lines.append(f"  time            {self.seconds:>9.1f}s")
+        if self.missing:
+            lines.append(f"  missing ({len(self.missing)}; loaded when they arrive):")
+            lines += [f"    {line}" for line in self.missing]
         if self.warnings:
             lines.append(f"  warnings ({len(self.warnings)}):")
             for w in self.warnings[:max_warnings]:

@@ -87,3 +87,22 @@ def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     keys = make_keyrings(tmp_path_factory.mktemp("gnupg"))
     yield keys
     stop_agents(keys)
+
+
+@pytest.fixture(scope="session")
+def reference_landing(tmp_path_factory: pytest.TempPathFactory, gpg_keys: Any) -> Any:
+    """The inputs tests/cluster and tests/s3_warehouse both run (tests/reference_world.py)."""
+    from tests.reference_world import write_landing
+
+    return write_landing(tmp_path_factory.mktemp("reference-landing"), gpg_keys)
+
+
+@pytest.fixture(scope="session")
+def reference(spark: Any, base_config: Config, reference_landing: Any) -> Iterator[Any]:
+    """The local reference run of those inputs (tests/reference_world.Reference): built in a
+    thread of this process as far as the session's tests ask."""
+    from tests.reference_world import Reference
+
+    built = Reference(spark, base_config, reference_landing)
+    yield built
+    built.close()

@@ -48,12 +48,13 @@ def read_ledger_columns(
     """`columns` of the ledger table at location `ledger`, read from its Delta log with pyarrow.
 
     `tables` are the job's (name, local location) pairs. Raises `UnsupportedDeltaTable` (or a
-    storage error) whenever this cannot be trusted: not a local session (on a cluster the
-    catalog decides where tables live), a warehouse pyarrow cannot reach, a table of the job
+    storage error) whenever this cannot be trusted: on a cluster, a `--warehouse` that is not
+    spark-submit's `spark.sql.warehouse.dir` (the catalog decides where tables live), a
+    warehouse pyarrow cannot reach, a table of the job
     missing (Spark would create it), a log feature the reader does not know."""
     from olx_spark.spark.session import is_local_path
 
-    if config.spark.mode != "local":
+    if config.spark.mode != "local" and not _catalog_uses_warehouse(config):
         raise UnsupportedDeltaTable("not a local session: the cluster's catalog places tables")
     warehouse = config.warehouse.dir
     if not (is_local_path(warehouse) or is_s3(warehouse)):
@@ -64,6 +65,16 @@ def read_ledger_columns(
         if info.type == pafs.FileType.NotFound:
             raise UnsupportedDeltaTable(f"table {name} missing")
     return read_columns(delta_log_location(ledger, config.s3), list(columns))
+
+
+def _catalog_uses_warehouse(config: Config) -> bool:
+    """On a cluster, the catalog puts managed tables under spark-submit's
+    `spark.sql.warehouse.dir`: when that is the job's `--warehouse`, the ledger is where this
+    module looks (a table the catalog placed elsewhere is missing there, and Spark decides)."""
+    from olx_spark.spark.submit_check import same_location, submitted_warehouse
+
+    submitted = submitted_warehouse()
+    return submitted is not None and same_location(submitted, config.warehouse.dir)
 
 
 def _check(

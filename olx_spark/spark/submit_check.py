@@ -95,6 +95,33 @@ def check_spark_submit() -> None:
     check_classes(lambda key: conf.get(key, None), loads)
 
 
+def submitted_warehouse() -> str | None:
+    """Under spark-submit: the `spark.sql.warehouse.dir` it was given (read from the waiting JVM's
+    settings; no Spark session is made). None elsewhere or when not given."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()
+    return SparkConf().get("spark.sql.warehouse.dir", None) or None
+
+
+def same_location(a: str, b: str) -> bool:
+    """Two spellings of one folder: `file:` prefixes, trailing slashes, relative paths and the
+    `s3`/`s3a` schemes do not matter."""
+
+    def norm(uri: str) -> str:
+        uri = uri.rstrip("/")
+        if uri.startswith(("s3://", "s3a://", "s3n://")):
+            return "s3://" + uri.split("://", 1)[1]
+        if "://" in uri and not uri.startswith("file://"):
+            return uri
+        path = uri.removeprefix("file://").removeprefix("file:")
+        return os.path.abspath(os.path.expanduser(path))
+
+    return norm(a) == norm(b)
+
+
 def run_job(command: list[str], argv: list[str]) -> int:
     """A `jobs/*.py` entry point: the checks above, then `olx-spark COMMAND ARGV...`."""
     import sys

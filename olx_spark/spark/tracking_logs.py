@@ -60,6 +60,7 @@ from olx_spark.tracking.events import (
     pii_value_pattern,
 )
 from olx_spark.tracking.files import TASK_SCHEMA, ReadSettings, read_tasks
+from olx_spark.tracking.gaps import missing_days
 from olx_spark.tracking.names import parse_log_name
 from olx_spark.tracking.tables import (
     BAD_LINE_FIELDS,
@@ -624,7 +625,7 @@ def ingest_tracking_logs(
     started = time.monotonic()
     pii_settings(config)
     files = list_source(job.source, config.tracking.suffixes, config.s3)
-    return run_unless_nothing_new(
+    outcome = run_unless_nothing_new(
         JOB_NAME,
         job.source,
         files,
@@ -634,3 +635,5 @@ def ingest_tracking_logs(
         config=config,
         locks=(TRACKING_LOGS,),
     )
+    outcome.summary.missing = missing_days(f.uri for f in files)
+    return outcome

@@ -8,8 +8,7 @@ thousands of small files, and every reader pays per file (listing, opening, Parq
 the tables' logs, so this module reads them with pyarrow (`olx_spark.storage.delta_log`): when
 nothing needs compacting the command ends without starting Spark, in about a second.
 
-Tables are found by the folder layout the catalog gives managed tables,
-`{warehouse}/{schema}.db/{table}/_delta_log`, on a local folder or on S3.
+Tables are found as `olx_spark.storage.warehouse_tables` finds them, on a local folder or on S3.
 """
 
 from __future__ import annotations
@@ -19,20 +18,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 
 from olx_spark.config import S3Config
 from olx_spark.sql_literals import sql_identifier, sql_string
 from olx_spark.storage.delta_log import (
-    LOG_DIR,
     Snapshot,
-    TableLocation,
     UnsupportedDeltaTable,
     load_snapshot,
     table_location,
 )
+from olx_spark.storage.warehouse_tables import WarehouseTable, list_tables
 
-SCHEMA_SUFFIX = ".db"
 # Delta's OPTIMIZE rewrites files smaller than `spark.databricks.delta.optimize.minFileSize`
 # (1 GiB by default): those are the files counted here. It packs them, smallest first, into
 # bins of at most `spark.databricks.delta.optimize.maxFileSize` (1 GiB) and rewrites only bins
@@ -40,19 +36,6 @@ SCHEMA_SUFFIX = ".db"
 SMALL_FILE_BYTES = 1024**3
 BIN_BYTES = 1024**3
 DEFAULT_MIN_FILES = 8
-
-
-@dataclass(frozen=True)
-class WarehouseTable:
-    """A Delta table found in the warehouse folder."""
-
-    schema: str
-    name: str
-    uri: str  # the table folder, as Spark reads it (absolute path or s3a:// URI)
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.name}"
 
 
 @dataclass(frozen=True)
@@ -148,47 +131,6 @@ def plan_table(
 
 def _sort_key(values: tuple[tuple[str, str | None], ...]) -> tuple[tuple[str, bool, str], ...]:
     return tuple((column, value is not None, value or "") for column, value in values)
-
-
-def list_tables(
-    warehouse: str, s3: S3Config, schemas: Iterable[str] | None = None
-) -> list[WarehouseTable]:
-    """Every Delta table under `{warehouse}/{schema}.db/` (only `schemas`, if given; names
-    compared lower-case, as the catalog stores them), sorted by schema and name."""
-    root = table_location(warehouse, s3)
-    if root.filesystem.get_file_info(root.path).type == pafs.FileType.NotFound:
-        raise UnsupportedDeltaTable(f"no warehouse at {warehouse}")
-    wanted = {s.lower() for s in schemas} if schemas is not None else None
-    found = []
-    for schema_dir in _subfolders(root.filesystem, root.path):
-        name = schema_dir.rsplit("/", 1)[-1]
-        if not name.endswith(SCHEMA_SUFFIX):
-            continue
-        schema = name.removesuffix(SCHEMA_SUFFIX)
-        if wanted is not None and schema.lower() not in wanted:
-            continue
-        for table_dir in _subfolders(root.filesystem, schema_dir):
-            log = root.filesystem.get_file_info(f"{table_dir}/{LOG_DIR}")
-            if log.type == pafs.FileType.Directory:
-                table = table_dir.rsplit("/", 1)[-1]
-                found.append(WarehouseTable(schema, table, _uri(warehouse, root, table_dir)))
-    return sorted(found, key=lambda t: (t.schema, t.name))
-
-
-def _subfolders(filesystem: pafs.FileSystem, path: str) -> list[str]:
-    try:
-        infos = filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True))
-    except OSError as exc:
-        raise UnsupportedDeltaTable(f"cannot list {path}: {exc}") from exc
-    return sorted(i.path for i in infos if i.type == pafs.FileType.Directory)
-
-
-def _uri(warehouse: str, root: TableLocation, table_dir: str) -> str:
-    """The table folder in the warehouse's own terms (`s3a://bucket/...` stays a URI)."""
-    if "://" in warehouse and not warehouse.startswith("file://"):
-        scheme = warehouse.split("://", 1)[0]
-        return f"{scheme}://{table_dir}"
-    return table_dir
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,14 @@ def _check_protocol(protocol: dict[str, Any], metadata: dict[str, Any]) -> None:
         raise UnsupportedDeltaTable(f"column mapping mode {mode!r} not supported")
 
 
+def latest_version(location: TableLocation) -> int:
+    """The table's latest version, from the names in its log folder alone (no file is read)."""
+    commits, checkpoints = _log_listing(location)
+    if not commits and not checkpoints:
+        raise UnsupportedDeltaTable(f"empty Delta log at {location.path}/{LOG_DIR}")
+    return max([*commits, *checkpoints])
+
+
 def load_snapshot(location: TableLocation) -> Snapshot:
     """The table's current snapshot from its log; `UnsupportedDeltaTable` if in doubt."""
     commits, checkpoints = _log_listing(location)

@@ -18,7 +18,7 @@ _EDX = re.compile(
     r"^(?P<org>.+?)-(?P<site>[A-Za-z0-9_.]+)-events-(?P<date>\d{4}-\d{2}-\d{2})"
     r"\.log(?:\.gz)?(?:\.gpg)?$"
 )
-_ANY_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
+ANY_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 GPG_SUFFIXES = (".gpg", ".pgp")
 
 
@@ -51,7 +51,7 @@ def parse_log_name(uri: str) -> LogFileName:
         day = _date(*edx.group("date").split("-"))
         if day is not None:
             return LogFileName(name, edx.group("org"), edx.group("site"), day, encrypted)
-    found = _ANY_DATE.search(name)
+    found = ANY_DATE.search(name)
     day = _date(*found.groups()) if found else None
     return LogFileName(name, None, None, day, encrypted)
 

@@ -1,22 +1,19 @@
-"""Session fixtures of tests/cluster: the inputs, the standalone cluster (tests/cluster/
-standalone.py), the README's jobs run on it twice, the same inputs run locally once, and the
-Thrift server with `olx-spark transform --target thrift`.
+"""Session fixtures of tests/cluster: the standalone cluster (tests/cluster/standalone.py), the
+README's jobs run on it twice, and the Thrift server with `olx-spark transform --target thrift`.
 
 Time is what this folder is short of (CI runs everything on 2 cores), so there is one cluster
-per session, the inputs are the marts' hand-made world (tests/marts_fixtures.py: one course,
-one data package, one tracking log, which every job and every mart has rows from), and the
-local reference run (4 ingests and `olx-spark transform`, each its own process, as a user runs
-them) goes on in a thread while the cluster starts and runs the jobs.
+per session, the inputs are the world tests/s3_warehouse runs too (tests/reference_world.py:
+one course, one data package, one tracking log, which every job and every mart has rows from),
+and the local reference run of that world, shared with tests/s3_warehouse, goes on in a thread
+of the test process while the cluster starts and runs the jobs.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,21 +31,10 @@ from tests.cluster.standalone import (
     start_cluster,
     wait_thrift_server,
 )
-from tests.marts_fixtures import PACKAGE_COURSE, PACKAGE_TABLES, RUN, course_files
-from tests.marts_fixtures import tracking_events as marts_events
-from tests.packages_fixtures import PASSPHRASE, Keyrings, make_keyrings, stop_agents
-from tests.spark.courses import write_tar_gz
+from tests.reference_world import ALL_MODELS, LMS_ROOT_URL, SECRETS, Landing, Reference
 
-LMS_ROOT_URL = "https://lms.example.org"
-SECRETS = {"OLX_SPARK_GPG_PASSPHRASE": PASSPHRASE, "OLX_SPARK_XAPI_SALT": "cluster-test-salt"}
 OLX_SPARK = str(Path(sys.executable).parent / "olx-spark")
-RAW_SCHEMA = "ol_warehouse_local_raw"  # the default: neither run names another
-
-
-@dataclass(frozen=True)
-class Inputs:
-    landing: Path  # course-archives/, data-packages/ (GPG-encrypted), tracking-logs/
-    keys: Keyrings
+RAW_SCHEMA = "ol_warehouse_local_raw"  # the default: the README's commands name no other
 
 
 @dataclass(frozen=True)
@@ -82,108 +68,24 @@ def dbt_env(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def cluster_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cluster")
-
-
-@pytest.fixture(scope="session")
-def inputs(cluster_root: Path) -> Iterator[Inputs]:
-    keys = make_keyrings(cluster_root / "keys")
-    landing = cluster_root / "landing"
-    write_tar_gz(landing / "course-archives" / f"MITx-M101-{RUN}.tar.gz", course_files())
-    package = landing / "data-packages" / "mitx-2024-01-20"
-    package.mkdir(parents=True)
-    for table, content in PACKAGE_TABLES.items():
-        name = f"{PACKAGE_COURSE}-{table}-prod-analytics.sql.gpg"
-        (package / name).write_bytes(keys.encrypt(content))
-    logs = landing / "tracking-logs"
-    logs.mkdir()
-    text = "".join(json.dumps(event) + "\n" for event in marts_events())
-    (logs / "MITx-prod-events-2024-01-25.log").write_text(text)
-    yield Inputs(landing, keys)
-    stop_agents(keys)
-
-
-def job_args(inputs: Inputs) -> list[tuple[str, list[str]]]:
-    """The four jobs' CLI arguments, as the README's block gives them to `jobs/*.py`."""
-    landing = inputs.landing
-    return [
-        ("course-archives", ["ingest", "course-archives", f"{landing}/course-archives",
-                             "--platform", "edxorg", "--source-system", "prod"]),
-        ("data-packages", ["ingest", "data-packages", f"{landing}/data-packages",
-                           "--gnupg-home", inputs.keys.home]),
-        ("tracking-logs", ["ingest", "tracking-logs", f"{landing}/tracking-logs"]),
-        ("xapi", ["xapi", "--lms-root-url", LMS_ROOT_URL]),
-    ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class LocalRun:
-    warehouse: Path
-    steps: list[Step]
-
-
-def _local_run(root: Path, inputs: Inputs) -> LocalRun:
-    """The same inputs through the `olx-spark` console script in local mode (embedded
-    metastore, own warehouse), then `olx-spark transform`."""
-    warehouse = root / "warehouse"
-    conf = root / "local.toml"
-    conf.write_text('[spark]\nmaster = "local[2]"\n[spark.conf]\n"spark.driver.memory" = "1g"\n')
-    common = ["--warehouse", str(warehouse), "--config", str(conf)]
-    env = spark_env({**SECRETS, **dbt_env(root)})
-    steps = []
-    for name, args in job_args(inputs):
-        steps.append(
-            run_step(f"local {name}", [OLX_SPARK, *args, *common], env, 600, root / f"{name}.log")
-        )
-    steps.append(
-        run_step(
-            "local transform",
-            [OLX_SPARK, "transform", "--models-only", *common],
-            env,
-            900,
-            root / "dbt.log",
-        )
-    )
-    return LocalRun(warehouse, steps)
-
-
-@pytest.fixture(scope="session")
-def local_run_future(cluster_root: Path, inputs: Inputs) -> Iterator[Future[LocalRun]]:
-    """The local reference run, started now in a thread; `.result()` waits for it."""
-    root = cluster_root / "local"
-    root.mkdir()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(_local_run, root, inputs)
-        yield future
-        future.result()
-
-
-@pytest.fixture(scope="session")
-def local_run(local_run_future: Future[LocalRun]) -> LocalRun:
-    run = local_run_future.result()
-    for step in run.steps:
-        step.check()
-    return run
-
-
-@pytest.fixture(scope="session")
-def cluster(cluster_root: Path, local_run_future: Future[LocalRun]) -> Iterator[Cluster]:
-    """The cluster (the local reference run is already going on beside it)."""
-    started = start_cluster(cluster_root / "standalone")
+def cluster(tmp_path_factory: pytest.TempPathFactory, reference: Reference) -> Iterator[Cluster]:
+    """The cluster; the local reference run (the jobs and every model) starts first, in a
+    thread of this process, and goes on beside the cluster's jobs."""
+    reference.start(ALL_MODELS)
+    started = start_cluster(tmp_path_factory.mktemp("cluster") / "standalone")
     try:
         yield started
     finally:
         started.processes.stop()
 
 
-def cluster_env(cluster: Cluster, inputs: Inputs, **extra: str) -> dict[str, str]:
+def cluster_env(cluster: Cluster, landing: Landing, **extra: str) -> dict[str, str]:
     return readme_env(
         cluster,
         {
             **SECRETS,
-            "LANDING": str(inputs.landing),
-            "GNUPG_HOME": inputs.keys.home,
+            "LANDING": str(landing.root),
+            "GNUPG_HOME": landing.gnupg_home,
             "LMS_ROOT_URL": LMS_ROOT_URL,
             **extra,
         },
@@ -199,11 +101,11 @@ class ClusterRuns:
 
 
 @pytest.fixture(scope="session")
-def cluster_runs(cluster: Cluster, inputs: Inputs, delta_jars: str) -> ClusterRuns:
+def cluster_runs(cluster: Cluster, reference_landing: Landing, delta_jars: str) -> ClusterRuns:
     """The README's jobs block on the cluster, then the same block again. The README's Thrift
     server starts between the two (it takes a while to come up and holds no executor while
     idle), so that it is up by the time the rerun is done."""
-    env = cluster_env(cluster, inputs, DELTA_JARS=delta_jars)
+    env = cluster_env(cluster, reference_landing, DELTA_JARS=delta_jars)
     logs = cluster.root / "logs"
     steps = []
     port, thrift_log = free_port(), Path()

@@ -2,8 +2,9 @@
 endpoint on 127.0.0.1), with hadoop-aws and its AWS SDK modules fetched from Maven Central.
 
 One scenario (`scenario.py`) runs the four jobs, `dbt build` of a staging model per input kind,
-and the jobs again, in one process of its own on the S3 warehouse; then the test run's local
-session runs the same scenario on a local warehouse, and the tables must hold the same rows. Then
+and the jobs again, in one process of its own on the S3 warehouse, on the world tests/cluster
+runs too; its tables must hold the rows of the test session's local reference run of that world
+(tests/reference_world.py, shared with tests/cluster, so it is run once). Then
 what bad settings do: credentials the endpoint refuses, an endpoint that is down, and the S3A
 jars missing with no Maven to fetch them each stop the command before Spark starts, with a
 message naming what to fix, and nothing in the bucket. No test here is skipped: if the jars
@@ -18,16 +19,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from olx_spark.config import Config
 from tests.conftest import _free_port
-from tests.packages_fixtures import PASSPHRASE
+from tests.reference_world import (
+    FIRST_RUN_LOADED,
+    Landing,
+    Reference,
+    assert_same_tables,
+    delta_tables,
+)
 from tests.s3_warehouse import scenario
 
 pytestmark = pytest.mark.spark
@@ -70,20 +75,24 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_jobs_and_transform_on_s3_match_a_local_warehouse(
-    spark, config: Config, bucket, s3_endpoint, tmp_path, gpg_keys, monkeypatch
+    spark, reference_landing: Landing, reference: Reference, bucket, s3_endpoint, tmp_path
 ) -> None:
-    inputs = scenario.write_inputs(tmp_path / "inputs", gpg_keys)
-    (tmp_path / "inputs.json").write_text(json.dumps(asdict(inputs)), encoding="utf-8")
+    # The local side: the reference run of the same world, with (at least) the same models.
+    reference.start(tuple(scenario.MODELS))
+    landing_json = tmp_path / "landing.json"
+    landing_json.write_text(
+        json.dumps(
+            {"root": str(reference_landing.root), "gnupg_home": reference_landing.gnupg_home}
+        ),
+        encoding="utf-8",
+    )
     out = tmp_path / "s3.json"
-    env = _env(**{scenario.PASSPHRASE_ENV: PASSPHRASE, scenario.SALT_ENV: scenario.SALT})
-    args = [str(_config_file(tmp_path, "wh", s3_endpoint)), str(tmp_path / "inputs.json")]
-    # One after the other: moto answers from this process, so a local run beside the S3 one
-    # would slow it down (measured: about twice as long, on a busy 2-core machine).
+    args = [str(_config_file(tmp_path, "wh", s3_endpoint)), str(landing_json)]
     started = time.monotonic()
     s3_run = subprocess.run(
         [sys.executable, "-m", "tests.s3_warehouse.scenario", *args, str(out)],
         cwd=REPO,
-        env=env,
+        env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -92,45 +101,32 @@ def test_jobs_and_transform_on_s3_match_a_local_warehouse(
     assert s3_run.returncode == 0, s3_run.stdout[-5000:]
     phases = [line for line in s3_run.stdout.splitlines() if line.startswith("S3 side")]
     print(f"S3 side: {time.monotonic() - started:.1f} s", *phases)
-
-    # The same on the local warehouse of the test run's session.
-    started = time.monotonic()
-    monkeypatch.setenv(scenario.PASSPHRASE_ENV, PASSPHRASE)
-    monkeypatch.setenv(scenario.SALT_ENV, scenario.SALT)
-    local_first = scenario.run_jobs(config, inputs, lambda _: spark)
-    assert scenario.transform(config) == 0
-    local_tables = scenario.dump_tables(spark, config)
-    print(f"local side: {time.monotonic() - started:.1f} s")
     s3 = json.loads(out.read_text(encoding="utf-8"))
+    reference_run = reference.run(tuple(scenario.MODELS))
 
-    assert (
-        s3["first"]
-        == local_first
-        == {
-            "course-archives": {"loaded": 1, "spark_used": True},
-            "data-packages": {"loaded": 2, "spark_used": True},
-            "tracking-logs": {"loaded": 2, "spark_used": True},
-            "xapi": {"files": 2, "spark_used": True},
-        }
-    )
+    loaded = {name: {"loaded": n, "spark_used": True} for name, n in FIRST_RUN_LOADED.items()}
+    assert s3["first"] == reference_run.first == loaded
     assert s3["transform"] == 0
     # Run again: every job finds its files in the ledger on S3, read without starting Spark.
-    assert s3["again"] == {
-        "course-archives": {"loaded": 0, "spark_used": False},
-        "data-packages": {"loaded": 0, "spark_used": False},
-        "tracking-logs": {"loaded": 0, "spark_used": False},
-        "xapi": {"files": 0, "spark_used": False},
-    }
-    assert sorted(s3["tables"]) == sorted(local_tables)
-    for table, rows in local_tables.items():
-        assert s3["tables"][table] == rows, table
-    staging = {t: len(rows) for t, rows in local_tables.items() if t.startswith("staging.")}
-    assert staging == {
-        "staging.stg__edxorg__s3__course_xml_blocks": 6,
-        "staging.stg__edxorg__s3__tables__auth_user": 2,
-        "staging.stg__edxorg__s3__tracking_logs": 3,
-        "staging.stg__xapi__statements": 3,
-    }
+    assert s3["again"] == {name: {"loaded": 0, "spark_used": False} for name in FIRST_RUN_LOADED}
+
+    # Every raw table and the four staging models equal the local reference run's, row for row.
+    raw = {t.split(".", 1)[1]: v for t, v in s3["tables"].items() if t.startswith("raw.")}
+    staging = {t.split(".", 1)[1]: v for t, v in s3["tables"].items() if t.startswith("staging.")}
+    assert sorted(raw) == sorted(delta_tables(reference_run.schema_folder("raw")))
+    assert sorted(staging) == sorted(scenario.MODELS)
+    assert_same_tables(spark, raw, delta_tables(reference_run.schema_folder("raw")), "raw")
+    assert_same_tables(
+        spark, staging, delta_tables(reference_run.schema_folder("staging")), "staging"
+    )
+    # By hand from tests/marts_fixtures.py: the course and its 11 blocks below it, the package's
+    # 4 learners, the log's 28 events (every one valid JSON with a time); the xAPI statements are
+    # those of the reference run (their mapping has tests of its own).
+    counts = {name: len(rows) for name, rows in staging.items()}
+    assert counts["stg__edxorg__s3__course_xml_blocks"] == 12
+    assert counts["stg__edxorg__s3__tables__auth_user"] == 4
+    assert counts["stg__edxorg__s3__tracking_logs"] == 28
+    assert counts["stg__xapi__statements"] > 0
 
     # The tables are Delta tables in the bucket, not anywhere else.
     keys = _keys(bucket, "wh/")

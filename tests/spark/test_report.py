@@ -294,6 +294,16 @@ def test_report_of_course_archives_only(
     assert "2 CSV file(s)" in printed[-1]
     assert sorted(p.name for p in (one / "courses").iterdir()) == [f"{QUIET_FILE}.html"]
     assert (one / "data/course_runs.csv").read_text() == _lines(RUNS_HEADER, QUIET_ROW)
+    # The same command again, the marts unchanged: nothing to do, no query runs.
+    assert main(["report", "--out", str(one), "--course", QUIET, "--config", toml]) == 0
+    again = capsys.readouterr().out
+    assert "have not changed since the report" in again and "Spark not started" in again
+    assert "[query" not in again
+    # A mart with a new Delta version: the report is written again.
+    marts = dbt_schema(config, "marts")
+    spark.sql(f"ALTER TABLE `{marts}`.`marts__course_runs` SET TBLPROPERTIES ('x.test' = '1')")
+    assert main(["report", "--out", str(one), "--course", QUIET, "--config", toml]) == 0
+    assert capsys.readouterr().out.startswith("[query 1/11] course runs")
 
     with pytest.raises(UnknownCourseError, match="no course run course-v1:MITx"):
         build_report(spark, config, tmp_path / "none", courses=[QUIET, "course-v1:MITx+No+1"])

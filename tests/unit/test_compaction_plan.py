@@ -4,12 +4,9 @@ small files, smallest first, into bins of at most 1 GiB and leaves bins of one f
 from __future__ import annotations
 
 from olx_spark.sql_literals import sql_identifier, sql_string
-from olx_spark.storage.compaction_plan import (
-    WarehouseTable,
-    plan_table,
-    rewritable_files,
-)
+from olx_spark.storage.compaction_plan import plan_table, rewritable_files
 from olx_spark.storage.delta_log import DataFile, Snapshot
+from olx_spark.storage.warehouse_tables import WarehouseTable
 
 GIB = 1024**3
 TABLE = WarehouseTable("s_raw", "t", "/wh/s_raw.db/t")

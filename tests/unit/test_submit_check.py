@@ -13,6 +13,8 @@ from olx_spark.spark.submit_check import (
     check_master,
     check_spark_submit,
     master_addresses,
+    same_location,
+    submitted_warehouse,
 )
 
 
@@ -47,3 +49,18 @@ def test_a_class_that_does_not_load_names_its_setting_and_the_option() -> None:
 def test_outside_spark_submit_nothing_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
     check_spark_submit()
+
+
+def test_same_location_ignores_spelling_only(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert same_location(f"file:{tmp_path}/wh/", str(tmp_path / "wh"))
+    assert same_location(f"file://{tmp_path}/wh", "wh")
+    assert same_location("s3a://bucket/wh/", "s3://bucket/wh")
+    assert not same_location("s3a://bucket/wh", "s3a://bucket/wh2")
+    assert not same_location("hdfs://nn/wh", "/wh")
+    assert not same_location(str(tmp_path / "a"), str(tmp_path / "b"))
+
+
+def test_outside_spark_submit_no_warehouse_is_submitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    assert submitted_warehouse() is None

@@ -1,0 +1,178 @@
+"""A night with nothing new: `olx-spark transform` and `olx-spark report` see from the tables'
+Delta logs (no Spark) that nothing changed since their last successful run, and stop.
+
+The warehouses here are folders of Delta log file names (`latest_version` reads names only);
+tests/spark/test_report.py runs the report's stamp on real marts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from olx_spark.config import Config, WarehouseConfig
+from olx_spark.run_stamps import REPORT_STAMP, report_check, transform_check
+from olx_spark.storage.warehouse_state import Stamp, folder_digest, read_stamp, stamp_uri
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def commit(warehouse: Path, schema: str, table: str, version: int) -> None:
+    log = warehouse / f"{schema}.db" / table / "_delta_log"
+    log.mkdir(parents=True, exist_ok=True)
+    (log / f"{version:020d}.json").write_text("{}\n")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in dbt project folder (only its files' bytes matter here)."""
+    folder = tmp_path / "dbt"
+    (folder / "models").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text("name: x\n")
+    (folder / "models" / "m.sql").write_text("select 1\n")
+    (folder / "target").mkdir()  # dbt's output: not part of the project
+    monkeypatch.setenv("OLX_SPARK_DBT_PROJECT_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    warehouse = tmp_path / "wh"
+    warehouse.mkdir()
+    return Config(warehouse=WarehouseConfig(dir=str(warehouse), raw_schema="acme_raw"))
+
+
+def built(config: Config) -> Path:
+    """Raw tables and the models built from them, as after a first night."""
+    wh = Path(config.warehouse.dir)
+    commit(wh, "acme_raw", "raw__logs", 0)
+    commit(wh, "acme_raw", "raw__logs", 1)
+    commit(wh, "acme_raw", "raw__blocks", 0)
+    for schema, table in (
+        ("acme_staging", "stg__logs"),
+        ("acme_intermediate", "int__days"),
+        ("acme_marts", "marts__days"),
+    ):
+        commit(wh, schema, table, 0)
+    return wh
+
+
+def test_transform_runs_until_stamped_then_only_when_something_changed(
+    config: Config, project: Path
+) -> None:
+    wh = built(config)
+    first = transform_check(config, models_only=False)
+    assert first is not None and not first.up_to_date  # never stamped
+    assert first.read == {"acme_raw.raw__blocks": 0, "acme_raw.raw__logs": 1}
+    commit(wh, "acme_marts", "marts__days", 1)  # what the run writes
+    first.record(config)
+    stamp = read_stamp(stamp_uri(str(wh), "transform-acme_raw"), config.s3)
+    assert stamp is not None and stamp.written["acme_marts.marts__days"] == 1
+    check = transform_check(config, models_only=False)
+    assert check is not None and check.up_to_date
+
+    # Each of these makes the next transform run.
+    commit(wh, "acme_raw", "raw__logs", 2)  # a new day landed
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    assert transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    commit(wh, "acme_raw", "raw__pages", 0)  # a new raw table
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    commit(wh, "acme_marts", "marts__days", 2)  # a model rebuilt by someone else
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    (project / "models" / "m.sql").write_text("select 2\n")  # a model edited
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    (project / "target" / "run.json").write_text("{}")  # dbt's own output: no change
+    assert transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    # A build without dbt's tests does not stand in for one with them.
+    assert not transform_check(config, models_only=True).up_to_date  # type: ignore[union-attr]
+    # A failed run forgets the stamp.
+    transform_check(config, models_only=False).forget(config)  # type: ignore[union-attr]
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+
+
+def test_no_model_tables_means_not_built(config: Config, project: Path) -> None:
+    wh = Path(config.warehouse.dir)
+    commit(wh, "acme_raw", "raw__logs", 0)
+    check = transform_check(config, models_only=False)
+    assert check is not None
+    check.record(config)  # a "successful" run that wrote no model table
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+
+
+def test_a_warehouse_that_cannot_be_listed_just_runs(project: Path) -> None:
+    config = Config(warehouse=WarehouseConfig(dir="dbfs:/warehouse"))
+    assert transform_check(config, models_only=False) is None
+
+
+def test_a_damaged_stamp_is_no_stamp(config: Config, project: Path) -> None:
+    wh = built(config)
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    at = Path(stamp_uri(str(wh), "transform-acme_raw"))
+    at.write_text(at.read_text()[:20])
+    assert read_stamp(str(at), config.s3) is None
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    assert Stamp.from_json('{"format": 99, "read": {}, "written": {}}') is None
+
+
+def test_folder_digest_sees_names_and_bytes(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("1")
+    before = folder_digest(tmp_path)
+    (tmp_path / "a").rename(tmp_path / "b")
+    renamed = folder_digest(tmp_path)
+    (tmp_path / "b").write_text("2")
+    assert len({before, renamed, folder_digest(tmp_path)}) == 3
+
+
+def test_report_is_up_to_date_only_with_its_page_and_the_same_courses(
+    config: Config, tmp_path: Path
+) -> None:
+    wh = built(config)
+    out = tmp_path / "report"
+    out.mkdir()
+    first = report_check(config, str(out), ["c1"])
+    assert first is not None and not first.up_to_date
+    assert first.read == {"acme_marts.marts__days": 0}
+    (out / "index.html").write_text("<html></html>")
+    first.record(config)
+    assert (out / REPORT_STAMP).is_file()
+    assert report_check(config, str(out), ["c1"]).up_to_date  # type: ignore[union-attr]
+    assert not report_check(config, str(out), []).up_to_date  # type: ignore[union-attr]
+    commit(wh, "acme_marts", "marts__days", 1)
+    assert not report_check(config, str(out), ["c1"]).up_to_date  # type: ignore[union-attr]
+    report_check(config, str(out), ["c1"]).record(config)  # type: ignore[union-attr]
+    (out / "index.html").unlink()
+    assert not report_check(config, str(out), ["c1"]).up_to_date  # type: ignore[union-attr]
+
+
+def test_cli_transform_with_nothing_new_starts_no_spark(
+    config: Config, project: Path, tmp_path: Path
+) -> None:
+    wh = built(config)
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    toml = tmp_path / "c.toml"
+    toml.write_text(f'[warehouse]\ndir = "{wh}"\nraw_schema = "acme_raw"\n')
+    env = {**os.environ, "OLX_SPARK_DBT_PROJECT_DIR": str(project)}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "olx_spark.cli", "transform", "--config", str(toml)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert "nothing changed since the last build (2 raw tables" in done.stdout
+    assert "Spark not started" in done.stdout
+    assert not (wh / "_metastore_db").exists()  # no session, no metastore
+    print(f"no-op transform: {seconds:.1f} s")
