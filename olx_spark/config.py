@@ -50,6 +50,10 @@ class SparkConfig:
     app_name: str = "olx-spark"
     # Extra Spark settings, passed through as they are.
     conf: dict[str, str] = field(default_factory=dict)
+    # "cluster" mode only: the cluster's catalog keeps the raw schema's tables under
+    # `warehouse.dir` (spark-submit's spark.sql.warehouse.dir, no database LOCATION), so a job
+    # may read its ledger from there to find "nothing new" without a Spark session.
+    ledgers_in_warehouse: bool = False
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,10 @@ class Reference:
         )
         self._spark = spark
         self._landing = landing
+        # The jobs read the secrets from os.environ: set here, on the main thread, before any
+        # work starts, and put back in `close` (a thread must not change the environment).
+        self._saved_env = {key: os.environ.get(key) for key in SECRETS}
+        os.environ.update(SECRETS)
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._jobs: Future[dict[str, Any]] | None = None
         self._builds: dict[tuple[str, ...], Future[int]] = {}
@@ -167,8 +171,7 @@ class Reference:
     def _run_jobs(self) -> dict[str, Any]:
         self._spark.sql(f"DROP DATABASE IF EXISTS `{REFERENCE_RAW_SCHEMA}` CASCADE")
         self._spark.sql(f"CREATE DATABASE `{REFERENCE_RAW_SCHEMA}`")
-        with secrets_in_environment():
-            return run_jobs(self.config, self._landing, lambda _: self._spark)
+        return run_jobs(self.config, self._landing, lambda _: self._spark)
 
     def _build(self, models: tuple[str, ...]) -> int:
         from olx_spark.transform import run_transform
@@ -178,7 +181,8 @@ class Reference:
         )
 
     def start(self, models: tuple[str, ...] = ALL_MODELS) -> Future[int]:
-        """Queue the jobs (once) and a build of `models` (unless every model is built)."""
+        """Queue the jobs (once) and a build of `models` (unless every model is built). Called
+        from the test's (main) thread only."""
         if self._jobs is None:
             self._jobs = self._pool.submit(self._run_jobs)
         if ALL_MODELS in self._builds:
@@ -196,7 +200,12 @@ class Reference:
         return ReferenceRun(self.config, first)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def delta_tables(schema_folder: Path) -> dict[str, Path]:

@@ -48,8 +48,9 @@ def read_ledger_columns(
     """`columns` of the ledger table at location `ledger`, read from its Delta log with pyarrow.
 
     `tables` are the job's (name, local location) pairs. Raises `UnsupportedDeltaTable` (or a
-    storage error) whenever this cannot be trusted: on a cluster, a `--warehouse` that is not
-    spark-submit's `spark.sql.warehouse.dir` (the catalog decides where tables live), a
+    storage error) whenever this cannot be trusted: on a cluster, unless the config says the
+    catalog keeps the raw tables under `--warehouse` and that is spark-submit's
+    `spark.sql.warehouse.dir` (the catalog decides where tables live), a
     warehouse pyarrow cannot reach, a table of the job
     missing (Spark would create it), a log feature the reader does not know."""
     from olx_spark.spark.session import is_local_path
@@ -68,9 +69,12 @@ def read_ledger_columns(
 
 
 def _catalog_uses_warehouse(config: Config) -> bool:
-    """On a cluster, the catalog puts managed tables under spark-submit's
-    `spark.sql.warehouse.dir`: when that is the job's `--warehouse`, the ledger is where this
-    module looks (a table the catalog placed elsewhere is missing there, and Spark decides)."""
+    """On a cluster, only when the config says the catalog keeps the raw tables under the
+    warehouse folder (`spark.ledgers_in_warehouse`: a database with a LOCATION of its own, or
+    Glue's, would leave an old copy there unseen) and spark-submit's `spark.sql.warehouse.dir`
+    is the job's `--warehouse`."""
+    if not config.spark.ledgers_in_warehouse:
+        return False
     from olx_spark.spark.submit_check import same_location, submitted_warehouse
 
     submitted = submitted_warehouse()

@@ -216,12 +216,39 @@ def _check_protocol(protocol: dict[str, Any], metadata: dict[str, Any]) -> None:
         raise UnsupportedDeltaTable(f"column mapping mode {mode!r} not supported")
 
 
-def latest_version(location: TableLocation) -> int:
-    """The table's latest version, from the names in its log folder alone (no file is read)."""
+def _changes_data(text: str) -> bool:
+    """Whether a commit's actions can change what a reader sees: rows added or removed with
+    `dataChange`, or a new schema, protocol or properties (OPTIMIZE's rewrite changes none)."""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        action = json.loads(line)
+        if "metaData" in action or "protocol" in action:
+            return True
+        for kind in ("add", "remove"):
+            if kind in action and action[kind].get("dataChange", True):
+                return True
+    return False
+
+
+def data_version(location: TableLocation, look_back: int = 20) -> int:
+    """The latest version whose commit changed the table's data, schema or properties: a
+    compaction's commits (files rewritten, `dataChange: false`) are stepped over, looking back
+    at most `look_back` commits. Reads only those commits' files (usually one)."""
     commits, checkpoints = _log_listing(location)
     if not commits and not checkpoints:
         raise UnsupportedDeltaTable(f"empty Delta log at {location.path}/{LOG_DIR}")
-    return max([*commits, *checkpoints])
+    version = max([*commits, *checkpoints])
+    for _ in range(look_back):
+        if version not in commits:
+            return version
+        with location.filesystem.open_input_stream(commits[version]) as stream:
+            if _changes_data(stream.read().decode("utf-8")):
+                return version
+        version -= 1
+        if version < 0:
+            return 0
+    return version
 
 
 def load_snapshot(location: TableLocation) -> Snapshot:

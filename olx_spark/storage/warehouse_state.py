@@ -3,9 +3,9 @@
 A night with nothing new should end in seconds (issue 17). The ingest jobs already stop before
 Spark when their ledgers hold every file. `olx-spark transform` and `olx-spark report` read
 tables, not files, so they remember what the tables looked like: after a successful run each
-writes a *stamp*, every table it read at its latest Delta version (read from the names in the
-table's log folder, `delta_log.latest_version`: no file is opened), every table it wrote at its
-version afterwards, and whatever else decides the result (the dbt project's files, the
+writes a *stamp*, every table it read at its latest Delta version that changed its data (the
+log folder's listing and, usually, its last commit: `delta_log.data_version`, so that
+`olx-spark compact`'s rewrites do not count), every table it wrote at that version afterwards, and whatever else decides the result (the dbt project's files, the
 report's options, olx-spark's version). The next run compares the stamp with the warehouse:
 all equal means nothing to do, and Spark is not started. Any difference (a new raw commit, a
 mart rebuilt or dropped, an edited model, a table that cannot be listed) and the run goes
@@ -28,7 +28,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from olx_spark.config import S3Config
-from olx_spark.storage.delta_log import UnsupportedDeltaTable, latest_version, table_location
+from olx_spark.storage.delta_log import UnsupportedDeltaTable, data_version, table_location
 from olx_spark.storage.warehouse_tables import list_tables
 
 STATE_DIR = "_olx_spark_state"
@@ -40,23 +40,24 @@ class StateUnavailable(Exception):
 
 
 def table_versions(warehouse: str, s3: S3Config, schemas: Iterable[str]) -> dict[str, int]:
-    """`schema.table` -> latest Delta version, for every Delta table of `schemas`."""
+    """`schema.table` -> the latest Delta version that changed its data (`data_version`: a
+    compaction's rewrite does not count), for every Delta table of `schemas`."""
     wanted = list(schemas)
     try:
         tables = list_tables(warehouse, s3, wanted)
-        return {f"{t.schema}.{t.name}": latest_version(table_location(t.uri, s3)) for t in tables}
-    except (UnsupportedDeltaTable, OSError) as exc:
+        return {f"{t.schema}.{t.name}": data_version(table_location(t.uri, s3)) for t in tables}
+    except (UnsupportedDeltaTable, OSError, ValueError) as exc:
         raise StateUnavailable(str(exc)) from exc
 
 
 def folder_digest(root: Path, skip: Iterable[str] = ()) -> str:
-    """sha256 over the relative path and bytes of every file under `root` (folders in `skip`
-    and hidden ones left out)."""
-    skipped = set(skip)
+    """sha256 over the relative path and bytes of every file under `root` (folders named in
+    `skip`, `__pycache__` and hidden ones left out, at any depth)."""
+    skipped = {*skip, "__pycache__"}
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root)
-        if relative.parts[0] in skipped or any(part.startswith(".") for part in relative.parts):
+        if any(part in skipped or part.startswith(".") for part in relative.parts):
             continue
         digest.update(relative.as_posix().encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -73,10 +74,12 @@ class Stamp:
     format: int = STAMP_FORMAT
 
     def to_json(self) -> str:
+        """The stamp as its file holds it."""
         return json.dumps(asdict(self), sort_keys=True, indent=1)
 
     @staticmethod
     def from_json(text: str) -> Stamp | None:
+        """A stamp file's stamp; None if damaged or of another format (the command then runs)."""
         try:
             data = json.loads(text)
             if data.get("format") != STAMP_FORMAT:
@@ -106,6 +109,7 @@ def read_stamp(uri: str, s3: S3Config) -> Stamp | None:
 
 
 def write_stamp(uri: str, s3: S3Config, stamp: Stamp) -> None:
+    """Write `stamp` at `uri` (a local path or S3 URI), creating its folder."""
     location = table_location(uri, s3)
     parent = location.path.rsplit("/", 1)[0]
     location.filesystem.create_dir(parent, recursive=True)

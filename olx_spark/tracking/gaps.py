@@ -50,8 +50,12 @@ def missing_days(uris: Iterable[str]) -> list[str]:
         found = stream_of(uri)
         if found is not None:
             seen[found[0]].add(found[1])
+    names = [base_name(stream) for stream in seen]
+    # The file name pattern says which stream; two folders with the same pattern (two hosts'
+    # `tracking.log-*.gz`) are told apart by their whole path.
+    label = {s: base_name(s) if names.count(base_name(s)) == 1 else s for s in seen}
     lines = []
-    for stream, days in sorted(seen.items(), key=lambda item: (base_name(item[0]), item[0])):
+    for stream, days in sorted(seen.items(), key=lambda item: (label[item[0]], item[0])):
         first, last = min(days), max(days)
         gaps = [
             first + timedelta(days=n)
@@ -67,5 +71,5 @@ def missing_days(uris: Iterable[str]) -> list[str]:
         ]
         more = f" and {len(spans) - MAX_RANGES} more gaps" if len(spans) > MAX_RANGES else ""
         count = f"{len(gaps)} day{'s' if len(gaps) > 1 else ''}"
-        lines.append(f"{base_name(stream)}: no log for {', '.join(shown)}{more} ({count})")
+        lines.append(f"{label[stream]}: no log for {', '.join(shown)}{more} ({count})")
     return lines

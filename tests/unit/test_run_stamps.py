@@ -6,10 +6,12 @@ tests/spark/test_report.py runs the report's stamp on real marts."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,10 +23,19 @@ from olx_spark.storage.warehouse_state import Stamp, folder_digest, read_stamp, 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def commit(warehouse: Path, schema: str, table: str, version: int) -> None:
+def commit(
+    warehouse: Path, schema: str, table: str, version: int, data_change: bool = True
+) -> None:
+    """A commit adding a file (or, `data_change=False`, rewriting one as OPTIMIZE does)."""
     log = warehouse / f"{schema}.db" / table / "_delta_log"
     log.mkdir(parents=True, exist_ok=True)
-    (log / f"{version:020d}.json").write_text("{}\n")
+    actions = [
+        {"commitInfo": {"operation": "WRITE" if data_change else "OPTIMIZE"}},
+        {"add": {"path": f"part-{version}.parquet", "dataChange": data_change}},
+    ]
+    if not data_change:
+        actions.append({"remove": {"path": f"part-{version - 1}.parquet", "dataChange": False}})
+    (log / f"{version:020d}.json").write_text("".join(json.dumps(a) + "\n" for a in actions))
 
 
 @pytest.fixture
@@ -46,9 +57,18 @@ def config(tmp_path: Path) -> Config:
     return Config(warehouse=WarehouseConfig(dir=str(warehouse), raw_schema="acme_raw"))
 
 
+def metastore(warehouse: Path) -> Path:
+    """The embedded Derby database a local session keeps in the warehouse folder."""
+    derby = warehouse / "_metastore_db"
+    derby.mkdir(exist_ok=True)
+    (derby / "service.properties").write_text("derby\n")
+    return derby
+
+
 def built(config: Config) -> Path:
-    """Raw tables and the models built from them, as after a first night."""
+    """Raw tables and the models built from them, in a catalog, as after a first night."""
     wh = Path(config.warehouse.dir)
+    metastore(wh)
     commit(wh, "acme_raw", "raw__logs", 0)
     commit(wh, "acme_raw", "raw__logs", 1)
     commit(wh, "acme_raw", "raw__blocks", 0)
@@ -91,6 +111,10 @@ def test_transform_runs_until_stamped_then_only_when_something_changed(
     transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
     (project / "target" / "run.json").write_text("{}")  # dbt's own output: no change
     assert transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    # `olx-spark compact` rewrote files of a raw and a mart table: nothing changed for readers
+    commit(wh, "acme_raw", "raw__logs", 3, data_change=False)
+    commit(wh, "acme_marts", "marts__days", 3, data_change=False)
+    assert transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
     # A build without dbt's tests does not stand in for one with them.
     assert not transform_check(config, models_only=True).up_to_date  # type: ignore[union-attr]
     # A failed run forgets the stamp.
@@ -100,6 +124,7 @@ def test_transform_runs_until_stamped_then_only_when_something_changed(
 
 def test_no_model_tables_means_not_built(config: Config, project: Path) -> None:
     wh = Path(config.warehouse.dir)
+    metastore(wh)
     commit(wh, "acme_raw", "raw__logs", 0)
     check = transform_check(config, models_only=False)
     assert check is not None
@@ -110,6 +135,31 @@ def test_no_model_tables_means_not_built(config: Config, project: Path) -> None:
 def test_a_warehouse_that_cannot_be_listed_just_runs(project: Path) -> None:
     config = Config(warehouse=WarehouseConfig(dir="dbfs:/warehouse"))
     assert transform_check(config, models_only=False) is None
+
+
+def test_only_the_catalog_the_stamp_was_made_in_counts(
+    config: Config, project: Path, tmp_path: Path
+) -> None:
+    wh = built(config)
+    transform_check(config, models_only=False).record(config)  # type: ignore[union-attr]
+    assert transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    # Another machine's metastore for the same warehouse (tables registered nowhere yet)
+    elsewhere = replace(config, warehouse=replace(config.warehouse, metastore_dir=str(tmp_path)))
+    assert transform_check(elsewhere, models_only=False) is None  # no catalog there yet
+    metastore(tmp_path)
+    assert not transform_check(elsewhere, models_only=False).up_to_date  # type: ignore[union-attr]
+    # The metastore deleted: nothing to stamp against; made again: a new catalog
+    derby = wh / "_metastore_db"
+    for child in derby.iterdir():
+        child.unlink()
+    derby.rmdir()
+    assert transform_check(config, models_only=False) is None
+    time.sleep(0.01)
+    metastore(wh)
+    assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+    # On a cluster the catalog, not the folder, places tables: never stamped
+    on_cluster = replace(config, spark=replace(config.spark, mode="cluster"))
+    assert transform_check(on_cluster, models_only=False) is None
 
 
 def test_a_damaged_stamp_is_no_stamp(config: Config, project: Path) -> None:
@@ -128,7 +178,13 @@ def test_folder_digest_sees_names_and_bytes(tmp_path: Path) -> None:
     (tmp_path / "a").rename(tmp_path / "b")
     renamed = folder_digest(tmp_path)
     (tmp_path / "b").write_text("2")
-    assert len({before, renamed, folder_digest(tmp_path)}) == 3
+    changed = folder_digest(tmp_path)
+    assert len({before, renamed, changed}) == 3
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "b.pyc").write_bytes(b"compiled")
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "run.json").write_text("{}")
+    assert folder_digest(tmp_path, skip=["target"]) == changed
 
 
 def test_report_is_up_to_date_only_with_its_page_and_the_same_courses(
@@ -145,6 +201,12 @@ def test_report_is_up_to_date_only_with_its_page_and_the_same_courses(
     assert (out / REPORT_STAMP).is_file()
     assert report_check(config, str(out), ["c1"]).up_to_date  # type: ignore[union-attr]
     assert not report_check(config, str(out), []).up_to_date  # type: ignore[union-attr]
+    # The same folder, another warehouse with the same schema and versions: not its report
+    other = tmp_path / "other"
+    commit(other, "acme_marts", "marts__days", 0)
+    metastore(other)
+    other_config = replace(config, warehouse=replace(config.warehouse, dir=str(other)))
+    assert not report_check(other_config, str(out), ["c1"]).up_to_date  # type: ignore[union-attr]
     commit(wh, "acme_marts", "marts__days", 1)
     assert not report_check(config, str(out), ["c1"]).up_to_date  # type: ignore[union-attr]
     report_check(config, str(out), ["c1"]).record(config)  # type: ignore[union-attr]
@@ -174,5 +236,7 @@ def test_cli_transform_with_nothing_new_starts_no_spark(
     assert done.returncode == 0, done.stderr
     assert "nothing changed since the last build (2 raw tables" in done.stdout
     assert "Spark not started" in done.stdout
-    assert not (wh / "_metastore_db").exists()  # no session, no metastore
+    # no session: Derby never opened the metastore (it would add its log and segments)
+    assert [p.name for p in (wh / "_metastore_db").iterdir()] == ["service.properties"]
+    assert not (wh / "derby.log").exists()
     print(f"no-op transform: {seconds:.1f} s")

@@ -39,3 +39,11 @@ def test_a_summary_lists_what_is_missing() -> None:
     assert "  missing (1; loaded when they arrive):" in text
     assert "    MITx-prod-events-*.log.gz: no log for 2024-01-02 (1 day)" in text
     assert '"missing": [' in summary.to_json()
+
+
+def test_two_folders_with_the_same_names_are_two_streams_told_apart() -> None:
+    uris = [f"/logs/{host}/tracking.log-2024030{d}.gz" for host in ("a", "b") for d in (1, 3)]
+    assert missing_days(uris) == [
+        "/logs/a/tracking.log-*.gz: no log for 2024-03-02 (1 day)",
+        "/logs/b/tracking.log-*.gz: no log for 2024-03-02 (1 day)",
+    ]
