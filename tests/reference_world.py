@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,8 @@ class Reference:
         self._landing = landing
         # The jobs read the secrets from os.environ: set here, on the main thread, before any
         # work starts, and put back in `close` (a thread must not change the environment).
-        self._saved_env = {key: os.environ.get(key) for key in SECRETS}
-        os.environ.update(SECRETS)
+        self._environment = ExitStack()
+        self._environment.enter_context(secrets_in_environment())
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._jobs: Future[dict[str, Any]] | None = None
         self._builds: dict[tuple[str, ...], Future[int]] = {}
@@ -201,11 +201,7 @@ class Reference:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        self._environment.close()
 
 
 def delta_tables(schema_folder: Path) -> dict[str, Path]:
