@@ -35,11 +35,14 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Two worker processes (pytest-xdist): the tests are CPU-bound JVM work with pauses (process
+# starts, dbt's parsing, waits on subprocesses), which the other worker fills. Tests sharing the
+# local reference run (tests/cluster, tests/s3_warehouse) run in one worker (tests/conftest.py).
 test: lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -n 2 --dist loadgroup
 
-# A Spark standalone cluster (master, two one-core workers), spark-submit of the four jobs, a
-# Thrift server and dbt's thrift target (tests/cluster; ~10 minutes on 2 cores, so not in `test`).
+# Only the Spark standalone cluster tests (master, two one-core workers, spark-submit of the four
+# jobs, a Thrift server and dbt's thrift target; tests/cluster, ~10 minutes on 2 cores).
 test-cluster: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -m cluster tests/cluster
 

@@ -34,6 +34,9 @@ LMS_ROOT_URL = "https://lms.example.org"
 # The secrets every run of the world needs, under the names the default config reads.
 SECRETS = {"OLX_SPARK_GPG_PASSPHRASE": PASSPHRASE, "OLX_SPARK_XAPI_SALT": "reference-test-salt"}
 REFERENCE_RAW_SCHEMA = "reference_raw"
+# The xdist group of the tests that use the reference run: one worker runs them all, so the run
+# is made once (`make test` runs the suite with `-n 2 --dist loadgroup`).
+REFERENCE_GROUP = "reference_world"
 
 # Columns whose value is the time of the run that wrote the row, not of the data; a staging
 # model keeps them under its entity's prefix (`coursestructure_retrieved_at`).

@@ -6,8 +6,8 @@ quoting; a SQL NULL is the four letters `NULL`; inside a value `\\\\` is a backs
 Decoding is one left-to-right pass, so `\\\\t` is a backslash and a `t` (never a tab): that is what
 keeps `courseware_studentmodule.state` (JSON, whose backslashes were doubled) intact.
 
-The Spark job does the same with built-in functions (`olx_spark.spark.data_packages`); this
-module decodes in Python for the tests, for a dump's header and for the first row the executor
+The Spark job does the same with built-in functions (`olx_spark.spark.data_packages_land`);
+this module decodes in Python for the tests, for a dump's header and for the first row the executor
 peeks at. It also decides the column names a header lands as (`landed_columns`).
 """
 

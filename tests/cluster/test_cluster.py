@@ -23,6 +23,7 @@ from tests.cluster.standalone import HOST, Cluster
 from tests.reference_world import (
     ALL_MODELS,
     FIRST_RUN_LOADED,
+    REFERENCE_GROUP,
     Reference,
     ReferenceRun,
     assert_same_tables,
@@ -30,7 +31,7 @@ from tests.reference_world import (
     table_lines,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster, pytest.mark.xdist_group(REFERENCE_GROUP)]
 
 BASE_SCHEMA = RAW_SCHEMA.removesuffix("_raw")
 

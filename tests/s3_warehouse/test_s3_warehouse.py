@@ -28,6 +28,7 @@ import pytest
 from tests.conftest import _free_port
 from tests.reference_world import (
     FIRST_RUN_LOADED,
+    REFERENCE_GROUP,
     Landing,
     Reference,
     assert_same_tables,
@@ -35,7 +36,7 @@ from tests.reference_world import (
 )
 from tests.s3_warehouse import scenario
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group(REFERENCE_GROUP)]
 
 BUCKET = "olx-lake"
 REPO = Path(__file__).resolve().parents[2]

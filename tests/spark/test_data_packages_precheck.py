@@ -11,14 +11,9 @@ import pytest
 
 from olx_spark.config import Config
 from olx_spark.packages.tables import LEDGER_TABLE
-from olx_spark.spark.data_packages import (
-    DataPackageJob,
-    ingest_data_packages,
-    plan_units,
-    read_ledger_state,
-    read_ledger_without_spark,
-    run_data_packages,
-)
+from olx_spark.spark.data_packages import DataPackageJob, ingest_data_packages, run_data_packages
+from olx_spark.spark.data_packages_ledger import read_ledger_state, read_ledger_without_spark
+from olx_spark.spark.data_packages_plan import plan_units
 from olx_spark.spark.delta import qualified, table_location
 from olx_spark.storage.listing import list_source
 from tests.packages_fixtures import (

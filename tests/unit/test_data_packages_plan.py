@@ -12,14 +12,9 @@ import pytest
 from olx_spark.config import Config, SparkConfig, WarehouseConfig
 from olx_spark.packages.names import KIND_PACKAGE, KIND_TABLE
 from olx_spark.packages.tables import STATUS_INCOMPLETE, STATUS_LOADED, STATUS_REJECTED
-from olx_spark.spark.data_packages import (
-    DataPackageJob,
-    LedgerRow,
-    ingest_data_packages,
-    ledger_state,
-    plan_run,
-    plan_units,
-)
+from olx_spark.spark.data_packages import DataPackageJob, ingest_data_packages
+from olx_spark.spark.data_packages_ledger import LedgerRow, ledger_state
+from olx_spark.spark.data_packages_plan import plan_run, plan_units
 from olx_spark.storage.listing import SourceFile, to_micros
 
 WHEN = datetime(2024, 1, 8, 12, 0, tzinfo=UTC)
