@@ -71,15 +71,10 @@ def dbt_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     the shared dbt/ project folder: two sessions (xdist workers) never write each other's
     manifest, partial parse or log."""
     folders = tmp_path_factory.mktemp("dbt")
-    saved = {key: os.environ.get(key) for key in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
-    os.environ["DBT_TARGET_PATH"] = str(folders / "target")
-    os.environ["DBT_LOG_PATH"] = str(folders / "logs")
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_TARGET_PATH", str(folders / "target"))
+        patch.setenv("DBT_LOG_PATH", str(folders / "logs"))
+        yield
 
 
 @pytest.fixture(scope="session")

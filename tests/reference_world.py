@@ -15,7 +15,6 @@ of the same inputs).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +22,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from olx_spark.config import Config
 from tests.marts_fixtures import PACKAGE_COURSE, PACKAGE_TABLES, RUN, course_files
@@ -95,16 +96,10 @@ def write_landing(root: Path, keys: Keyrings) -> Landing:
 @contextmanager
 def secrets_in_environment() -> Iterator[None]:
     """The world's secrets in os.environ for the duration (the jobs read them from there)."""
-    saved = {key: os.environ.get(key) for key in SECRETS}
-    os.environ.update(SECRETS)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in SECRETS.items():
+            patch.setenv(key, value)
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def run_jobs(config: Config, landing: Landing, session: Callable[[Config], Any]) -> dict[str, Any]:
