@@ -50,8 +50,14 @@ class Keyrings:
 
 
 def _keyring(home: Path, passphrase: str | None) -> str:
+    """A fresh keyring with one key pair; its agent caches no passphrase once the key exists.
+
+    The cache is switched off only after the key is made: gpg hands the new key's passphrase to
+    the agent and asks for it back to sign the key, and with a zero cache time a busy machine lets
+    it expire in between, so the agent starts a pinentry and key generation fails
+    ("Inappropriate ioctl for device").
+    """
     home.mkdir(mode=0o700, parents=True)
-    (home / "gpg-agent.conf").write_text("default-cache-ttl 0\nmax-cache-ttl 0\n")
     gpg = gnupg.GPG(gnupghome=str(home))
     spec = gpg.gen_key_input(
         key_type="EDDSA",
@@ -64,6 +70,8 @@ def _keyring(home: Path, passphrase: str | None) -> str:
     )
     key = gpg.gen_key(spec)
     assert key.fingerprint, key.stderr
+    (home / "gpg-agent.conf").write_text("default-cache-ttl 0\nmax-cache-ttl 0\n")
+    _kill_agent(str(home))  # the next gpg call starts an agent that reads the new conf
     return str(key.fingerprint)
 
 
@@ -78,14 +86,18 @@ def make_keyrings(root: Path) -> Keyrings:
     )
 
 
+def _kill_agent(home: str) -> None:
+    subprocess.run(
+        ["gpgconf", "--homedir", home, "--kill", "gpg-agent"],
+        check=False,
+        capture_output=True,
+        env={**os.environ, "GNUPGHOME": home},
+    )
+
+
 def stop_agents(keys: Keyrings) -> None:
     for home in (keys.home, keys.other_home):
-        subprocess.run(
-            ["gpgconf", "--homedir", home, "--kill", "gpg-agent"],
-            check=False,
-            capture_output=True,
-            env={**os.environ, "GNUPGHOME": home},
-        )
+        _kill_agent(home)
 
 
 def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
