@@ -71,6 +71,11 @@ class IngestConfig:
     # Upper bound on parse tasks per run. Below it, how many follows Spark's own split rule
     # (`olx_spark.spark.tasks.TaskSizing`: spark.sql.files.maxPartitionBytes / openCostInBytes).
     max_parse_tasks: int = 2000
+    # Where the course archive job's tasks write their staging Parquet files (Python writes
+    # them, Spark reads them back): "" = `_olx_spark_staging` in the warehouse folder. Must be a
+    # local or shared path, s3:// / s3a://, or a URI pyarrow can write (not dbfs:/; on
+    # Databricks use the /dbfs/... mount).
+    staging_dir: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
-"""Parsed archives -> Arrow record batches in the staging layout the Spark job reads in bulk.
+"""Parsed archives -> Arrow record batches, one table's columns per batch.
 
-One parse produces rows for six tables, but `mapInArrow` has one output schema. The staging
-schema therefore has a `kind` column (which table a row belongs to), the `archive_uri` it came
-from, and one struct column per table, of which only the row's own is filled. The job writes
-this once to Parquet partitioned by `kind` and each table reads back only its own part.
+`entity_batches` turns one parsed archive into narrow batches: each holds one course table's
+columns (`file_schema`: the table's own, led by the `archive_uri` the rows came from), so the
+course archive job's executors write each table's rows to a staging Parquet file of its own and
+nothing crosses into the JVM that the table does not need.
+
+The data package job reads course exports among other files and has one `mapInArrow` output
+schema for all of them, so it takes the wide form (`parsed_to_batches`, `staging_schema`): a
+`kind` column (which table a row belongs to), the `archive_uri`, and one struct column per table,
+of which only the row's own is filled. Both forms are made from the same narrow batches.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import pyarrow as pa
@@ -22,10 +28,22 @@ KIND = "kind"
 ARCHIVE_URI = "archive_uri"
 
 
+@cache
 def staging_schema() -> pa.Schema:
+    """The wide staging layout: `kind`, `archive_uri`, then one struct per table."""
     fields = [pa.field(KIND, pa.string(), nullable=False), pa.field(ARCHIVE_URI, pa.string())]
     fields += [pa.field(e, pa.struct(list(table_schema(e)))) for e in ENTITIES]
     return pa.schema(fields)
+
+
+@cache
+def file_schema(entity: str) -> pa.Schema:
+    """One table's staged rows: `archive_uri` (where the rows came from), then the table's own
+    columns; the `archives` ledger has `archive_uri` among its columns already."""
+    table = table_schema(entity)
+    if ARCHIVE_URI in table.names:
+        return table
+    return pa.schema([pa.field(ARCHIVE_URI, pa.string(), nullable=False), *table])
 
 
 @dataclass(frozen=True)
@@ -57,23 +75,59 @@ def archive_row(
     }
 
 
-def _batch(
+def entity_batch(
     entity: str, rows: list[dict[str, Any]], common: dict[str, Any], uri: str
 ) -> pa.RecordBatch:
+    """`rows` of one table as a batch of `file_schema(entity)`, with the `common` values (and
+    `uri` as `archive_uri`) repeated on every row."""
+    constant = {**common, ARCHIVE_URI: uri}
+    n = len(rows)
+    arrays: list[pa.Array] = []
+    schema = file_schema(entity)
+    for f in schema:
+        if f.name in constant:
+            arrays.append(pa.repeat(pa.scalar(constant[f.name], type=f.type), n))
+        else:
+            arrays.append(pa.array([r[f.name] for r in rows], type=f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def entity_batches(
+    parsed: ParsedArchive,
+    source: ArchiveSource,
+    *,
+    source_system: str,
+    retrieved_at: datetime,
+    status: str,
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """(table, batch) pairs: the content tables' rows (only when loaded), then the one
+    `archives` ledger row."""
+    common = {
+        "source_system": source_system,
+        "course_id": parsed.course_id,
+        "archive_sha256": parsed.archive_sha256,
+        "retrieved_at": retrieved_at,
+        "retrieved_date": retrieved_at.date(),
+    }
+    if status == "loaded":
+        for entity, rows in parsed.rows.items():
+            if rows:
+                yield entity, entity_batch(entity, rows, common, source.uri)
+    ledger = [archive_row(parsed, source, status)]
+    yield "archives", entity_batch("archives", ledger, common, source.uri)
+
+
+def widen(entity: str, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A narrow batch of `entity` in the wide staging layout (`staging_schema`)."""
     schema = staging_schema()
     struct_type = schema.field(entity).type
-    n = len(rows)
-    columns: dict[str, pa.Array] = {}
-    for f in struct_type:
-        if f.name in common:
-            columns[f.name] = pa.array([common[f.name]] * n, type=f.type)
-        else:
-            columns[f.name] = pa.array([r[f.name] for r in rows], type=f.type)
-    struct = pa.StructArray.from_arrays(list(columns.values()), fields=list(struct_type))
-    arrays: list[pa.Array] = [pa.array([entity] * n, pa.string()), pa.array([uri] * n)]
+    n = batch.num_rows
+    struct = pa.StructArray.from_arrays(
+        [batch.column(f.name) for f in struct_type], fields=list(struct_type)
+    )
+    arrays: list[pa.Array] = [pa.repeat(pa.scalar(entity), n), batch.column(ARCHIVE_URI)]
     for e in ENTITIES:
-        t = schema.field(e).type
-        arrays.append(struct if e == entity else pa.nulls(n, type=t))
+        arrays.append(struct if e == entity else pa.nulls(n, type=schema.field(e).type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -85,16 +139,9 @@ def parsed_to_batches(
     retrieved_at: datetime,
     status: str,
 ) -> Iterator[pa.RecordBatch]:
-    """Content batches (only when loaded), then the one `archives` ledger row."""
-    common = {
-        "source_system": source_system,
-        "course_id": parsed.course_id,
-        "archive_sha256": parsed.archive_sha256,
-        "retrieved_at": retrieved_at,
-        "retrieved_date": retrieved_at.date(),
-    }
-    if status == "loaded":
-        for entity, rows in parsed.rows.items():
-            if rows:
-                yield _batch(entity, rows, common, source.uri)
-    yield _batch("archives", [archive_row(parsed, source, status)], common, source.uri)
+    """`entity_batches` in the wide staging layout: content batches (only when loaded), then the
+    one `archives` ledger row."""
+    for entity, batch in entity_batches(
+        parsed, source, source_system=source_system, retrieved_at=retrieved_at, status=status
+    ):
+        yield widen(entity, batch)

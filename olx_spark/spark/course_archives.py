@@ -10,10 +10,12 @@ Flow of one run (`ingest_course_archives`):
    into tasks, largest first, so a huge archive gets a task of its own and never serialises the
    run. The tasks become partitions on the JVM side (`spark.tasks.task_input_frame`): one task,
    one partition.
-2. Executors (`mapInArrow`): stream each archive once, parse it, and emit Arrow batches in the
-   staging layout (`olx_spark.olx.arrow`). An archive whose bytes the ledger already holds is
-   marked `duplicate` and contributes no rows. Everything is written once to a staging Parquet
-   folder, so nothing is parsed twice even though six tables are written from it.
+2. Executors (`mapInArrow`): stream each archive once, parse it, and write each table's rows
+   to staging Parquet files of that table's own columns (`olx_spark.storage.staged_files`);
+   only a manifest of those files comes back to the JVM. An archive whose bytes the ledger
+   already holds is marked `duplicate` and contributes no rows. The driver reads exactly the
+   files the manifests name (a failed attempt's files are never read), so nothing is parsed
+   twice even though six tables are written from it.
 3. Driver: for each content table, replace the rows of the archives loaded in this run
    (`replaceWhere archive_sha256 IN ...`: rows a killed earlier run left behind are replaced, not
    duplicated), then append the ledger rows last. A run killed anywhere before that last commit
@@ -23,7 +25,6 @@ Flow of one run (`ingest_course_archives`):
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from olx_spark.config import Config, S3Config
-from olx_spark.olx.arrow import ARCHIVE_URI, KIND, ArchiveSource, parsed_to_batches
+from olx_spark.olx.arrow import ARCHIVE_URI, KIND, ArchiveSource, entity_batches, file_schema
 from olx_spark.olx.model import ArchiveError, Limits, ParsedArchive
 from olx_spark.olx.tables import (
     CONTENT_ENTITIES,
@@ -58,11 +59,12 @@ from olx_spark.spark.delta import (
 )
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
 from olx_spark.spark.run_lock import course_archives
-from olx_spark.spark.schemas import spark_schema, staging_spark_schema
+from olx_spark.spark.schemas import spark_schema, spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
 from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.storage.reading import open_uri
+from olx_spark.storage.staged_files import MANIFEST_SCHEMA, StagedFiles, run_folder
 from olx_spark.summary import FileWarning, IngestSummary
 
 # The parse stage's input rows: one per archive (uri, size, modified time).
@@ -133,7 +135,15 @@ def parse_partition(
     limits: Limits,
     s3: S3Config,
     known_shas: Broadcast[frozenset[str]],
+    staging: str,
 ) -> Iterator[pa.RecordBatch]:
+    """Parse this task's archives, write each table's rows to staging files of its own
+    (`StagedFiles`) and return their manifest: nothing but file names crosses into the JVM."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    tag = f"{context.partitionId()}-{context.attemptNumber()}" if context else "driver"
+    staged = StagedFiles(staging, tag, s3)
     for batch in batches:
         for row in batch.to_pylist():
             source = ArchiveSource(row["uri"], row["size"], row["modified_at"])
@@ -142,13 +152,15 @@ def parse_partition(
             status = parsed.status
             if status == STATUS_LOADED and parsed.archive_sha256 in known_shas.value:
                 status = STATUS_DUPLICATE
-            yield from parsed_to_batches(
+            for entity, rows in entity_batches(
                 parsed,
                 source,
                 source_system=job.source_system,
                 retrieved_at=retrieved_at,
                 status=status,
-            )
+            ):
+                staged.add(entity, rows)
+    yield staged.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,9 +274,24 @@ def _duplicates_in_run(rows: list[Any]) -> set[str]:
     return dupes
 
 
-def _ledger_frame(staged: DataFrame, duplicates: set[str]) -> DataFrame:
+StagedRows = Callable[[str], DataFrame]
+"""A course table's staged rows: `archive_uri` (the archive they came from) and the table's
+columns (`olx_spark.olx.arrow.file_schema`)."""
+
+
+def wide_staged_rows(staged: DataFrame) -> StagedRows:
+    """The rows of each table in the wide staging layout (`olx_spark.olx.arrow.staging_schema`,
+    as the data package job stages course exports)."""
+
+    def rows(entity: str) -> DataFrame:
+        columns = [f"{entity}.*"] if entity == "archives" else [ARCHIVE_URI, f"{entity}.*"]
+        return staged.where(F.col(KIND) == entity).select(*columns)
+
+    return rows
+
+
+def _ledger_frame(archives: DataFrame, duplicates: set[str]) -> DataFrame:
     """This run's ledger rows, with in-run duplicates marked (no shuffle: a literal set)."""
-    archives = staged.where(F.col(KIND) == "archives").select("archives.*")
     if not duplicates:
         return archives
     status = (
@@ -279,19 +306,19 @@ def write_course_rows(
     spark: SparkSession,
     config: Config,
     job: CourseArchiveJob,
-    staged: DataFrame,
+    staged: StagedRows,
     ledger_rows: list[Any],
     duplicates: set[str],
 ) -> dict[str, int]:
     """Land parsed archives in the job's tables; returns the rows written per table.
 
-    `staged` holds rows in the course staging layout (`olx_spark.olx.arrow`; rows of other kinds
-    are left alone), `ledger_rows` one small row per archive parsed (`archive_uri`,
-    `archive_sha256`, `status`) and `duplicates` the URIs of archives whose bytes another
-    archive of the same run has. For each content table, the rows of the archives loaded here
-    replace any rows of the same bytes (`replaceWhere archive_sha256 IN ...`: what a killed
-    earlier run left behind is replaced, not duplicated); the ledger rows are appended last.
-    Shared by the course archive job and the data package job (course exports in packages)."""
+    `staged(entity)` gives a table's rows as parsed (`StagedRows`), `ledger_rows` one small row
+    per archive parsed (`archive_uri`, `archive_sha256`, `status`) and `duplicates` the URIs of
+    archives whose bytes another archive of the same run has. For each content table, the rows
+    of the archives loaded here replace any rows of the same bytes (`replaceWhere archive_sha256
+    IN ...`: what a killed earlier run left behind is replaced, not duplicated); the ledger rows
+    are appended last. Shared by the course archive job and the data package job (course exports
+    in packages)."""
     rows_written: dict[str, int] = {}
     loaded = {
         r["archive_uri"]: r["archive_sha256"]
@@ -300,22 +327,36 @@ def write_course_rows(
     }
     for entity in CONTENT_ENTITIES if loaded else ():
         spark.sparkContext.setJobDescription(f"write {entity}")
-        rows = staged.where(
-            (F.col(KIND) == entity) & F.col(ARCHIVE_URI).isin(sorted(loaded))
-        ).select(f"{entity}.*")
+        rows = staged(entity).where(F.col(ARCHIVE_URI).isin(sorted(loaded))).drop(ARCHIVE_URI)
         location = table_location(spark, job.table(config, entity))
         replace_rows(rows, location, "archive_sha256", loaded.values())
         rows_written[course_table_name(job.platform, entity)] = last_written_rows(spark, location)
     spark.sparkContext.setJobDescription("write the archives ledger")
     append_ledger_rows(
         spark,
-        _ledger_frame(staged, duplicates),
+        _ledger_frame(staged("archives"), duplicates),
         table_location(spark, job.table(config, "archives")),
         LEDGER_IDENTITY,
         _read_for_good,
     )
     rows_written[course_table_name(job.platform, "archives")] = len(ledger_rows)
     return rows_written
+
+
+def staged_file_rows(spark: SparkSession, manifest: list[Any]) -> StagedRows:
+    """Each table's rows from exactly the staging files the tasks' manifests name (an empty
+    frame for a table no task wrote)."""
+    files: dict[str, list[str]] = {}
+    for row in manifest:
+        files.setdefault(row["table"], []).append(row["uri"])
+
+    def rows(entity: str) -> DataFrame:
+        schema = spark_schema_of(file_schema(entity))
+        if entity not in files:
+            return spark.createDataFrame([], schema)
+        return spark.read.schema(schema).parquet(*sorted(files[entity]))
+
+    return rows
 
 
 def _summarise(summary: IngestSummary, ledger_rows: list[Any], duplicates: set[str]) -> None:
@@ -356,31 +397,31 @@ def run_course_archives(
         summary.seconds = time.monotonic() - started
         return summary
 
-    staging = f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging/{uuid.uuid4().hex}"
+    staging = run_folder(
+        config.ingest.staging_dir
+        or f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging"
+    )
     try:
         known = spark.sparkContext.broadcast(ledger.known_shas)
         parse = partial(
-            parse_partition, job=job, limits=config.limits, s3=config.s3, known_shas=known
+            parse_partition,
+            job=job,
+            limits=config.limits,
+            s3=config.s3,
+            known_shas=known,
+            staging=staging,
         )
         tasks = pack_tasks(new, config.ingest.max_parse_tasks, TaskSizing.of(spark))
         spark.sparkContext.setJobDescription(f"parse {len(new)} course archives")
-        (
+        manifest = (
             task_input_frame(spark, tasks, INPUT_SCHEMA)
-            .mapInArrow(parse, staging_spark_schema())
-            .write.partitionBy(KIND)
-            .parquet(staging)
+            .mapInArrow(parse, spark_schema_of(MANIFEST_SCHEMA))
+            .collect()
         )
-        staged = spark.read.schema(staging_spark_schema()).parquet(staging)
+        staged = staged_file_rows(spark, manifest)
         # One small row per archive: statuses, hashes and errors, for the summary and the writes.
         ledger_rows = (
-            staged.where(F.col(KIND) == "archives")
-            .select(
-                "archives.archive_uri",
-                "archives.archive_sha256",
-                "archives.status",
-                "archives.errors",
-            )
-            .collect()
+            staged("archives").select("archive_uri", "archive_sha256", "status", "errors").collect()
         )
         duplicates = _duplicates_in_run(ledger_rows)
         _summarise(summary, ledger_rows, duplicates)

@@ -67,6 +67,7 @@ from olx_spark.packages.tables import (
 from olx_spark.spark.course_archives import (
     CourseArchiveJob,
     _duplicates_in_run,
+    wide_staged_rows,
     write_course_rows,
 )
 from olx_spark.spark.course_archives import ensure_tables as ensure_course_tables
@@ -322,7 +323,12 @@ def _run_pass(
                 # bytes already loaded (or earlier in this pass) are a `duplicate`, not written.
                 result.rows_written.update(
                     write_course_rows(
-                        spark, config, COURSE_JOB, staged, archive_rows, course_duplicates
+                        spark,
+                        config,
+                        COURSE_JOB,
+                        wide_staged_rows(staged),
+                        archive_rows,
+                        course_duplicates,
                     )
                 )
 

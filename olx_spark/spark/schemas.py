@@ -8,7 +8,6 @@ import pyarrow as pa
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
-from olx_spark.olx.arrow import staging_schema
 from olx_spark.olx.tables import table_schema
 
 
@@ -25,7 +24,3 @@ def spark_schema_of(fields: Iterable[pa.Field]) -> StructType:
 
 def spark_schema(entity: str) -> StructType:
     return from_arrow_schema(_nullable(table_schema(entity)))
-
-
-def staging_spark_schema() -> StructType:
-    return from_arrow_schema(_nullable(staging_schema()))

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from olx_spark.config import Config
+from olx_spark.olx.arrow import file_schema
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name, table_schema
 from olx_spark.spark import course_archives as course_archives_job
 from olx_spark.spark.course_archives import (
@@ -24,6 +26,7 @@ from olx_spark.spark.course_archives import (
     read_ledger,
     read_ledger_without_spark,
     run_course_archives,
+    staged_file_rows,
 )
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.tasks import ONE_FILE_PER_TASK, TaskSizing, pack_tasks, task_input_frame
@@ -401,3 +404,38 @@ def test_a_blocks_table_made_before_subtree_hash_gets_the_column(spark, config, 
     hashes = {b["block_type"]: b["subtree_hash"] for b in _rows(spark, config, "blocks")}
     assert all(h is not None and len(h) == 64 for h in hashes.values())
     assert len(set(hashes.values())) == len(hashes)
+
+
+def test_only_the_staging_files_the_tasks_reported_are_read(spark, tmp_path):
+    """A failed attempt leaves its files in the staging folder; they are never in a manifest,
+    so no row of theirs is read (and a table no task wrote is empty, with its columns)."""
+    schema = file_schema("edges")
+    row = {f.name: None for f in schema} | {
+        "archive_uri": "file:///a.tar.gz",
+        "source_system": "prod",
+        "archive_sha256": "ab" * 32,
+        "retrieved_at": datetime(2025, 1, 2, tzinfo=UTC),
+        "retrieved_date": datetime(2025, 1, 2).date(),
+    }
+    (tmp_path / "edges").mkdir()
+    reported = tmp_path / "edges" / "part-0-1-x.parquet"
+    failed = tmp_path / "edges" / "part-0-0-y.parquet"
+    pq.write_table(pa.Table.from_pylist([row | {"position": 1}], schema), reported)
+    pq.write_table(pa.Table.from_pylist([row | {"position": 9}], schema), failed)
+
+    staged = staged_file_rows(spark, [{"table": "edges", "uri": reported.as_uri(), "rows": 1}])
+
+    assert [r["position"] for r in staged("edges").collect()] == [1]
+    pages = staged("pages")
+    assert pages.count() == 0 and pages.columns == file_schema("pages").names
+
+
+def test_staging_files_go_to_the_configured_folder_and_are_removed(spark, config, tmp_path):
+    write_tar_gz(tmp_path / "src" / "tiny.tar.gz", tiny_course())
+    folder = tmp_path / "staging"
+    staged_config = replace(config, ingest=replace(config.ingest, staging_dir=str(folder)))
+    summary = run_course_archives(spark, staged_config, _job(tmp_path / "src"))
+
+    assert summary.loaded == 1
+    assert spark.table(_table(config, "blocks")).count() == sum(TINY_BLOCK_TYPES.values())
+    assert folder.is_dir() and list(folder.iterdir()) == []  # the run's folder is gone
