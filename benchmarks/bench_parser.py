@@ -5,9 +5,10 @@ Runs `olx_spark.olx.parse.parse_course_archive` on every archive of CORPUS_DIR, 
 other in this process (no Spark, no multiprocessing), `--repeat` times, and reports the median
 wall time as blocks/s and MB/s of compressed (file) and uncompressed (tar) bytes. The
 uncompressed size of a `.tar.gz` is read from its gzip trailer (ISIZE), so measuring it costs
-nothing. `--with-arrow` also turns each parsed archive into the staging Arrow batches, which is
-the rest of what a Spark executor does with it. `--profile FILE` runs one extra pass under
-cProfile, saves the stats to FILE and prints where the time goes.
+nothing. `--with-arrow` also turns each parsed archive into the per-table Arrow batches, which
+is the rest of what a Spark executor does with it (but writing them to Parquet). `--profile
+FILE` runs one extra pass under cProfile, saves the stats to FILE and prints where the time
+goes.
 
     .venv/bin/python benchmarks/bench_parser.py /tmp/olxbench/c200 --repeat 3
     .venv/bin/python benchmarks/bench_parser.py /tmp/olxbench/c200 --limit 40 --profile /tmp/p.pstats
@@ -102,15 +103,15 @@ def parse_all(archives: list[Path], limits: Limits, with_arrow: bool) -> PassRes
     """One pass over the corpus; returns its wall time and what it produced."""
     to_batches: Callable[..., Any] | None = None
     if with_arrow:
-        from olx_spark.olx.arrow import ArchiveSource, parsed_to_batches
+        from olx_spark.olx.arrow import ArchiveSource, entity_batches
 
         def to_batches(parsed: Any, path: Path) -> int:
             source = ArchiveSource(str(path), path.stat().st_size, None)
             now = datetime.now(UTC)
-            batches = parsed_to_batches(
+            batches = entity_batches(
                 parsed, source, source_system="bench", retrieved_at=now, status=parsed.status
             )
-            return sum(b.num_rows for b in batches)
+            return sum(b.num_rows for _, b in batches)
 
     blocks = rejected = 0
     slowest, slowest_name = 0.0, ""
