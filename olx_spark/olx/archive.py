@@ -270,6 +270,14 @@ def _read_tar(stream: _Readable, collector: MemberCollector) -> None:
         path = collector.admit(member.name, member.kind, member.size)
         if path is not None and member.kind == "file":
             collector.take(path, reader)
+        elif path is not None and member.kind == "sparse":
+            collector.errors.append(
+                ArchiveError(
+                    path,
+                    "unsupported_member",
+                    f"{path} is a sparse file (course exports never hold one); it was skipped.",
+                )
+            )
     while stream.read(CHUNK_BYTES):  # finish inflating: checks the gzip trailer, meters all
         pass
 

@@ -4,7 +4,10 @@ An edit reads its archive with exactly the reader ingest uses (`archive.read_arc
 same limits, bomb checks, unsafe-member rules), keeping only the text members (the OLX) in
 memory, and resolves it with `course.resolve_course`, so "the block", "its parent" and
 `course_version` mean what ingest says they mean. Static files are only fingerprinted here;
-`iter_members` streams them again, member by member, when the new archive is written. A
+`iter_members` streams them again, member by member, when the new archive is written: with
+`tarfile`, which gives every header field (mode, times, owners) the copy keeps, where ingest's
+reader (`tar_stream`) keeps only names and sizes. The two list exporters' tars alike
+(tests/unit/test_tar_stream.py); a sparse member, which ingest skips, is copied as it is. A
 replacement (a folder or an archive in the subtree-export layout) goes through the same
 admission rules (`archive.MemberCollector` for a folder, `read_archive` for an archive).
 """

@@ -17,8 +17,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -37,10 +36,13 @@ MANIFEST_SCHEMA = pa.schema(
     ]
 )
 
-# A file is closed (and a new one started) past this many bytes of Arrow data, so an S3 upload
-# never holds more than this in memory; row groups are flushed at a quarter of it.
+# A file is closed (and a new one started) past this many bytes of Arrow data; on S3, where a
+# file is built in memory and uploaded whole, past `S3_FILE_BYTES`, so a task holds at most
+# about six of those (one per table) plus one copy while uploading. Row groups are written
+# every `ROW_GROUP_BYTES` (what a task buffers per table before writing).
 FILE_BYTES = 128 * 1024 * 1024
-ROW_GROUP_BYTES = FILE_BYTES // 8
+S3_FILE_BYTES = 32 * 1024 * 1024
+ROW_GROUP_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -78,7 +80,7 @@ class StagedFiles:
         current.rows += batch.num_rows
         if current.pending_bytes >= ROW_GROUP_BYTES:
             self._flush(current)
-        if current.written_bytes >= FILE_BYTES:
+        if current.written_bytes >= (S3_FILE_BYTES if current.upload else FILE_BYTES):
             self._finish(table)
 
     def close(self) -> pa.RecordBatch:
@@ -126,9 +128,10 @@ class StagedFiles:
 def run_folder(root: str) -> str:
     """A fresh folder under `root` for one run's staging files, as a URI every process reads
     the same way: a plain path becomes a `file:` URI (a cluster whose default file system is
-    not the local one would otherwise read it elsewhere)."""
+    not the local one would otherwise read it elsewhere), written as is, not percent-encoded
+    (Hadoop, which reads it back, takes `%20` literally)."""
     if not urlparse(root).scheme:
-        root = Path(os.path.abspath(root)).as_uri()
+        root = "file://" + os.path.abspath(root)
     return f"{root.rstrip('/')}/{uuid.uuid4().hex}"
 
 
@@ -137,7 +140,8 @@ def _open_output(uri: str) -> pa.NativeFile:
     knows by its URI (HDFS, GCS, Azure...)."""
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file"):
-        path = unquote(parsed.path) if parsed.scheme else uri
+        # file:/x or file:///x, taken literally (no percent-decoding, as Hadoop reads it)
+        path = "/" + uri[len("file:") :].lstrip("/") if parsed.scheme else uri
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return pa.OSFile(path, mode="wb")
     try:

@@ -432,7 +432,7 @@ def test_only_the_staging_files_the_tasks_reported_are_read(spark, tmp_path):
 
 def test_staging_files_go_to_the_configured_folder_and_are_removed(spark, config, tmp_path):
     write_tar_gz(tmp_path / "src" / "tiny.tar.gz", tiny_course())
-    folder = tmp_path / "staging"
+    folder = tmp_path / "staging dir é"  # a space and a non-ASCII letter: written as is
     staged_config = replace(config, ingest=replace(config.ingest, staging_dir=str(folder)))
     summary = run_course_archives(spark, staged_config, _job(tmp_path / "src"))
 

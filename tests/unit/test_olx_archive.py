@@ -163,6 +163,16 @@ def test_unsafe_members_are_refused_and_the_rest_loads(member: tuple, path: str)
     assert parsed.rows["static_files"] == []
 
 
+def test_a_sparse_member_is_a_recorded_error_and_the_rest_loads() -> None:
+    info = file_info("course/static/disk.img", 3)
+    info.type = tarfile.GNUTYPE_SPARSE  # written as a plain header: no holes, 3 bytes of data
+    parsed = parse_bytes(make_tar(minimal_course(), prefix="course/", extra=[(info, b"abc")]))
+    assert parsed.rejection is None
+    assert error_kinds(parsed) == ["unsupported_member"]
+    assert parsed.errors[0].path == "course/static/disk.img"
+    assert parsed.block_count == 2
+
+
 def test_unsafe_zip_members() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:

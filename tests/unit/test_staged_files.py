@@ -118,6 +118,27 @@ def test_a_run_folder_is_fresh_and_a_plain_path_becomes_a_file_uri(tmp_path: Pat
     monkeypatch.chdir(tmp_path)
     first, second = run_folder("stage"), run_folder("stage")
     assert first != second
-    assert first.startswith(f"{tmp_path.as_uri()}/stage/")
+    assert first.startswith(f"file://{tmp_path}/stage/")
+    assert run_folder("my dir é").startswith(f"file://{tmp_path}/my dir é/")  # not %-encoded
     assert run_folder("s3a://bucket/wh/_staging/").startswith("s3a://bucket/wh/_staging/")
     assert run_folder("file:/tmp/wh/_staging").startswith("file:/tmp/wh/_staging/")
+
+
+def test_on_s3_files_are_cut_smaller_so_a_task_holds_less_in_memory(s3_config, monkeypatch):
+    monkeypatch.setattr(staged_files, "FILE_BYTES", 10**9)
+    monkeypatch.setattr(staged_files, "S3_FILE_BYTES", 4000)
+    monkeypatch.setattr(staged_files, "ROW_GROUP_BYTES", 1000)
+    client = boto3.client("s3", endpoint_url=s3_config.endpoint_url, region_name=s3_config.region)
+    client.create_bucket(Bucket="staged-files-cut")
+    staged = StagedFiles("s3a://staged-files-cut/run", "4-0", s3_config)
+    for i in range(40):
+        staged.add("edges", _edges(f"u{i}", list(range(i * 100, i * 100 + 100))))
+    manifest = pa.Table.from_batches([staged.close()]).to_pylist()
+
+    listed = client.list_objects_v2(Bucket="staged-files-cut")["Contents"]
+    assert len(listed) == len(manifest) > 1
+    positions = []
+    for obj in listed:
+        body = client.get_object(Bucket="staged-files-cut", Key=obj["Key"])["Body"].read()
+        positions += pq.read_table(io.BytesIO(body)).column("position").to_pylist()
+    assert sorted(positions) == list(range(4000))
