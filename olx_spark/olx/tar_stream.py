@@ -74,15 +74,15 @@ class _Buffer:
         """The next `size` bytes, fewer only at the end of the stream."""
         if len(self._data) - self._pos < size:
             self._fill(size)
-        data = self._data[self._pos : self._pos + size]
-        self._pos += len(data)
-        self.offset += len(data)
-        return data
+        return self._hand_out(size)
 
     def take_some(self, most: int) -> bytes:
         """Up to `most` bytes (at least one unless the stream has ended)."""
         if self._pos == len(self._data):
             self._fill(1)
+        return self._hand_out(most)
+
+    def _hand_out(self, most: int) -> bytes:
         data = self._data[self._pos : self._pos + most]
         self._pos += len(data)
         self.offset += len(data)
@@ -255,7 +255,8 @@ def iter_members(stream: _Readable) -> Iterator[tuple[TarMember, MemberReader]]:
                 data = buffer.take(padded)
                 if len(data) < padded:
                     raise tarfile.ReadError("unexpected end of data")
-                records = _pax_records(data[:size]) if typeflag not in (b"L", b"K") else {}
+                body = data[:size]
+                records = {} if typeflag in (_GNU_LONGNAME, _GNU_LONGLINK) else _pax_records(body)
         except tarfile.InvalidHeaderError as exc:
             if start == 0:
                 raise tarfile.ReadError(str(exc)) from None
@@ -265,7 +266,7 @@ def iter_members(stream: _Readable) -> Iterator[tuple[TarMember, MemberReader]]:
         after_meta = typeflag in _META_TYPES
         if after_meta:
             if typeflag == _GNU_LONGNAME:
-                pending.setdefault("path", _text(data[:size]))
+                pending.setdefault("path", _text(body))
             elif typeflag == _PAX_GLOBAL:
                 global_path = records.get("path", global_path)
             elif typeflag in _PAX_MEMBERS:
@@ -274,7 +275,7 @@ def iter_members(stream: _Readable) -> Iterator[tuple[TarMember, MemberReader]]:
             continue
         header_name = _text(block[0:100])
         prefix = _text(block[345:500])
-        if prefix and typeflag not in (_GNU_LONGNAME, _GNU_LONGLINK, _GNU_SPARSE):
+        if prefix and typeflag != _GNU_SPARSE:  # (long-name headers never get here)
             header_name = f"{prefix}/{header_name}"
         kind = _kind(typeflag, header_name)
         if kind == "file" and "sparse" in pending:
