@@ -228,3 +228,15 @@ def test_an_empty_tar_lists_nothing_and_bytes_are_read_while_their_member_is_cur
     next(members)
     with pytest.raises(ValueError, match="before the listing moves on"):
         first.read()
+
+
+def test_a_negative_size_counts_as_zero_and_the_next_member_is_found():
+    negative = bytearray(_header(b"course/neg.xml", 0))
+    negative[124:136] = b"\xff" * 12  # GNU base-256 for -1
+    negative[148:156] = b" " * 8
+    negative[148:156] = f"{sum(negative):06o}\0 ".encode()
+    data = bytes(negative) + _member(b"course/course.xml", b"<course/>") + END
+    assert _listing_by_stream(data) == [
+        (TarMember("course/neg.xml", 0, "file"), b""),
+        (TarMember("course/course.xml", 9, "file"), b"<course/>"),
+    ]
