@@ -6,8 +6,10 @@ Flow of one run (`ingest_course_archives`):
    Delta log with pyarrow (`olx_spark.storage.delta_log`). If nothing is new, the run ends here
    without a Spark session; if anything is new, or the log cannot be read with confidence,
    Spark runs the steps below.
-1. Driver: drop files the ledger already has with the same name, size and time. Pack the rest
-   into tasks, largest first, so a huge archive gets a task of its own and never serialises the
+1. Driver: take the ledger read before Spark started (or, on a fresh local warehouse, an empty
+   one: `_new_ledger`); only when neither is known, make the tables and read the ledger first.
+   Drop files the ledger already has with the same name, size and time. Pack the rest into
+   tasks, largest first, so a huge archive gets a task of its own and never serialises the
    run. The tasks become partitions on the JVM side (`spark.tasks.task_input_frame`): one task,
    one partition.
 2. Executors (`mapInArrow`): stream each archive once, parse it, and write each table's rows
@@ -15,23 +17,27 @@ Flow of one run (`ingest_course_archives`):
    only a manifest of those files comes back to the JVM. An archive whose bytes the ledger
    already holds is marked `duplicate` and contributes no rows. The driver reads exactly the
    files the manifests name (a failed attempt's files are never read), so nothing is parsed
-   twice even though six tables are written from it.
-3. Driver: for each content table, replace the rows of the archives loaded in this run
-   (`replaceWhere archive_sha256 IN ...`: rows a killed earlier run left behind are replaced, not
-   duplicated), then append the ledger rows last. A run killed anywhere before that last commit
-   is simply done again by the next run.
+   twice even though six tables are written from it. Meanwhile a driver thread makes or checks
+   the six tables and loads their Delta snapshots (`prepare_tables`).
+3. Driver: the five content tables side by side (`olx_spark.spark.side_by_side`), each
+   replacing the rows of the archives loaded in this run (`replaceWhere archive_sha256 IN
+   ...`: rows a killed earlier run left behind are replaced, not duplicated); once all five
+   have committed, the ledger rows are appended last. A run killed anywhere before that last
+   commit is simply done again by the next run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 from pyspark.broadcast import Broadcast
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -61,7 +67,10 @@ from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unl
 from olx_spark.spark.run_lock import course_archives
 from olx_spark.spark.schemas import spark_schema, spark_schema_of
 from olx_spark.spark.session import local_table_location
+from olx_spark.spark.side_by_side import done, run_side_by_side, start_beside
 from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
+from olx_spark.storage.delta_log import read_columns
+from olx_spark.storage.delta_log import table_location as delta_log_location
 from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.storage.reading import open_uri
 from olx_spark.storage.staged_files import MANIFEST_SCHEMA, StagedFiles, run_folder
@@ -209,9 +218,21 @@ def ledger_state(rows: Iterable[LedgerRow]) -> LedgerState:
     return LedgerState(unchanged=unchanged, known_shas=frozenset(known))
 
 
-def read_ledger(spark: SparkSession, ledger_table: str) -> LedgerState:
-    """The ledger's file identities (one small row per archive ever seen, never content rows).
-    No `distinct()`: that is a shuffle for a few thousand rows; `ledger_state` dedupes."""
+def read_ledger(spark: SparkSession, ledger_table: str, s3: S3Config) -> LedgerState:
+    """The ledger's file identities (one small row per archive ever seen, never content rows):
+    read from the Delta log at the location the catalog gives, with pyarrow, where it can vouch
+    for the snapshot (no Spark job: the first queries of a cold JVM cost seconds), else by
+    Spark (`read_ledger_by_spark`)."""
+    try:
+        location = delta_log_location(table_location(spark, ledger_table), s3)
+        return _ledger_of(read_columns(location, LEDGER_COLUMNS))
+    except Exception:  # anything at all (a file system or log feature pyarrow lacks): ask Spark
+        return read_ledger_by_spark(spark, ledger_table)
+
+
+def read_ledger_by_spark(spark: SparkSession, ledger_table: str) -> LedgerState:
+    """`read_ledger` by a Spark query. No `distinct()`: that is a shuffle for a few thousand
+    rows; `ledger_state` dedupes."""
     rows = (
         spark.table(ledger_table)
         .where(F.col("archive_sha256") != "")
@@ -227,15 +248,8 @@ def read_ledger(spark: SparkSession, ledger_table: str) -> LedgerState:
     return ledger_state((r[0], r[1], r[2], r[3], r[4]) for r in rows)
 
 
-def read_ledger_without_spark(config: Config, job: CourseArchiveJob) -> LedgerState:
-    """The ledger of a local session's warehouse, read from its Delta log with pyarrow (raises
-    whenever Spark must decide instead: `precheck.read_ledger_columns`)."""
-    table = read_ledger_columns(
-        config,
-        [(course_table_name(job.platform, e), job.local_location(config, e)) for e in ENTITIES],
-        job.local_location(config, "archives"),
-        LEDGER_COLUMNS,
-    )
+def _ledger_of(table: pa.Table) -> LedgerState:
+    """`ledger_state` of the ledger's `LEDGER_COLUMNS` as read from its Delta log."""
     micros = table.column("archive_modified_at").cast(pa.int64())
     return ledger_state(
         zip(
@@ -249,6 +263,19 @@ def read_ledger_without_spark(config: Config, job: CourseArchiveJob) -> LedgerSt
     )
 
 
+def read_ledger_without_spark(config: Config, job: CourseArchiveJob) -> LedgerState:
+    """The ledger of a local session's warehouse, read from its Delta log with pyarrow (raises
+    whenever Spark must decide instead: `precheck.read_ledger_columns`)."""
+    return _ledger_of(
+        read_ledger_columns(
+            config,
+            [(course_table_name(job.platform, e), job.local_location(config, e)) for e in ENTITIES],
+            job.local_location(config, "archives"),
+            LEDGER_COLUMNS,
+        )
+    )
+
+
 def ensure_tables(spark: SparkSession, config: Config, job: CourseArchiveJob) -> None:
     """Create the job's tables that do not exist yet; add to the others any column declared
     since they were made (e.g. `subtree_hash` on blocks)."""
@@ -258,6 +285,14 @@ def ensure_tables(spark: SparkSession, config: Config, job: CourseArchiveJob) ->
             add_missing_columns(spark, name, spark_schema(entity))
             continue
         ensure_table(spark, name, spark_schema(entity), [PARTITION_COLUMN], TABLE_COMMENTS[entity])
+
+
+def prepare_tables(spark: SparkSession, config: Config, job: CourseArchiveJob) -> dict[str, str]:
+    """`ensure_tables`, then each table's location by entity. Asking Delta for a location loads
+    the table's snapshot, which the writes then find cached: done beside the parse, that is
+    seconds of a cold JVM's work the writes no longer wait for."""
+    ensure_tables(spark, config, job)
+    return {entity: table_location(spark, job.table(config, entity)) for entity in ENTITIES}
 
 
 def _duplicates_in_run(rows: list[Any]) -> set[str]:
@@ -309,6 +344,7 @@ def write_course_rows(
     staged: StagedRows,
     ledger_rows: list[Any],
     duplicates: set[str],
+    locations: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Land parsed archives in the job's tables; returns the rows written per table.
 
@@ -317,25 +353,33 @@ def write_course_rows(
     archives whose bytes another archive of the same run has. For each content table, the rows
     of the archives loaded here replace any rows of the same bytes (`replaceWhere archive_sha256
     IN ...`: what a killed earlier run left behind is replaced, not duplicated); the ledger rows
-    are appended last. Shared by the course archive job and the data package job (course exports
+    are appended last. `locations` are the tables' (by entity) if the caller has them already.
+    Shared by the course archive job and the data package job (course exports
     in packages)."""
-    rows_written: dict[str, int] = {}
     loaded = {
         r["archive_uri"]: r["archive_sha256"]
         for r in ledger_rows
         if r["status"] == STATUS_LOADED and r["archive_uri"] not in duplicates
     }
-    for entity in CONTENT_ENTITIES if loaded else ():
-        spark.sparkContext.setJobDescription(f"write {entity}")
+
+    def where(entity: str) -> str:
+        return locations[entity] if locations else table_location(spark, job.table(config, entity))
+
+    def write(entity: str) -> int:
         rows = staged(entity).where(F.col(ARCHIVE_URI).isin(sorted(loaded))).drop(ARCHIVE_URI)
-        location = table_location(spark, job.table(config, entity))
+        location = where(entity)
         replace_rows(rows, location, "archive_sha256", loaded.values())
-        rows_written[course_table_name(job.platform, entity)] = last_written_rows(spark, location)
+        return last_written_rows(spark, location)
+
+    # The content tables side by side (one's commit overlaps another's tasks); the ledger last.
+    entities = CONTENT_ENTITIES if loaded else ()
+    written = run_side_by_side(spark, {f"write {e}": partial(write, e) for e in entities})
+    rows_written = {course_table_name(job.platform, e): written[f"write {e}"] for e in entities}
     spark.sparkContext.setJobDescription("write the archives ledger")
     append_ledger_rows(
         spark,
         _ledger_frame(staged("archives"), duplicates),
-        table_location(spark, job.table(config, "archives")),
+        where("archives"),
         LEDGER_IDENTITY,
         _read_for_good,
     )
@@ -380,23 +424,67 @@ def run_course_archives(
     config: Config,
     job: CourseArchiveJob,
     files: list[SourceFile] | None = None,
+    ledger: LedgerState | None = None,
 ) -> IngestSummary:
-    """One run on Spark. `files` is the source's listing if the caller already made it."""
+    """One run on Spark. `files` is the source's listing and `ledger` the ledger's state if the
+    caller already has them (read without Spark before the session started, under the run lock
+    this run holds: nothing can have changed them since)."""
     started = time.monotonic()
     summary = IngestSummary(job="ingest course-archives", source=job.source)
-    ensure_tables(spark, config, job)
-    ledger_table = job.table(config, "archives")
-
     if files is None:
         files = list_source(job.source, config.ingest.archive_suffixes, config.s3)
     summary.files_seen = len(files)
-    ledger = read_ledger(spark, ledger_table)
-    new = [f for f in files if f.identity not in ledger.unchanged]
-    summary.unchanged = len(files) - len(new)
-    if not new:
-        summary.seconds = time.monotonic() - started
-        return summary
+    if ledger is None:
+        ledger = _new_ledger(spark, config, job)
+    tables: Future[dict[str, str]]
+    if ledger is None:  # tables first, then their ledger
+        tables = done(prepare_tables(spark, config, job))
+        ledger = read_ledger(spark, job.table(config, "archives"), config.s3)
+    else:  # the ledger is known: the tables are made or checked while the archives are parsed
+        tables = start_beside(
+            spark, "prepare the tables", partial(prepare_tables, spark, config, job)
+        )
+    try:
+        new = [f for f in files if f.identity not in ledger.unchanged]
+        summary.unchanged = len(files) - len(new)
+        if new:
+            _parse_and_write(spark, config, job, new, ledger, tables, summary)
+    finally:
+        tables.result()  # raises what making the tables raised, once the parse is over
+    summary.seconds = time.monotonic() - started
+    return summary
 
+
+def _new_ledger(spark: SparkSession, config: Config, job: CourseArchiveJob) -> LedgerState | None:
+    """An empty ledger if this run will create it: a local session (tables at known paths,
+    `CourseArchiveJob.local_location`) whose catalog has no ledger table and whose ledger path
+    holds no Delta log. None when that cannot be told without reading the ledger."""
+    if config.spark.mode != "local":
+        return None
+    try:
+        log = delta_log_location(job.local_location(config, "archives"), config.s3)
+        if log.filesystem.get_file_info(f"{log.path}/_delta_log").type != pafs.FileType.NotFound:
+            return None
+    except Exception:  # a location pyarrow cannot look at: read the ledger after making it
+        return None
+    try:
+        in_catalog = spark.catalog.tableExists(job.table(config, "archives"))
+    except Exception:  # a table the catalog has but Delta cannot load: certainly not empty
+        return None
+    return None if in_catalog else LedgerState(unchanged=set(), known_shas=frozenset())
+
+
+def _parse_and_write(
+    spark: SparkSession,
+    config: Config,
+    job: CourseArchiveJob,
+    new: list[SourceFile],
+    ledger: LedgerState,
+    tables: Future[dict[str, str]],
+    summary: IngestSummary,
+) -> None:
+    """Parse the `new` archives into staging files, then land them once `tables` (the tables'
+    locations, made beside the parse) are there."""
     staging = run_folder(
         config.ingest.staging_dir
         or f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging"
@@ -424,14 +512,13 @@ def run_course_archives(
             staged("archives").select("archive_uri", "archive_sha256", "status", "errors").collect()
         )
         duplicates = _duplicates_in_run(ledger_rows)
+        locations = tables.result()  # the writes need the tables
         _summarise(summary, ledger_rows, duplicates)
         summary.rows_written.update(
-            write_course_rows(spark, config, job, staged, ledger_rows, duplicates)
+            write_course_rows(spark, config, job, staged, ledger_rows, duplicates, locations)
         )
     finally:
         delete_path(spark, staging)
-    summary.seconds = time.monotonic() - started
-    return summary
 
 
 def ingest_course_archives(
@@ -445,12 +532,21 @@ def ingest_course_archives(
     JVM start and a cold first query (benchmarks/RESULTS.md: 0.5 s instead of 16-40 s)."""
     started = time.monotonic()
     files = list_source(job.source, config.ingest.archive_suffixes, config.s3)
+    checked: list[LedgerState] = []  # the latest read without Spark, if it succeeded
+
+    def read_without_spark() -> LedgerState:
+        checked.clear()
+        checked.append(read_ledger_without_spark(config, job))
+        return checked[0]
+
     return run_unless_nothing_new(
         "ingest course-archives",
         job.source,
         files,
-        lambda: read_ledger_without_spark(config, job),
-        lambda: run_course_archives(session(config), config, job, files),
+        read_without_spark,
+        lambda: run_course_archives(
+            session(config), config, job, files, checked[0] if checked else None
+        ),
         started,
         config=config,
         locks=(course_archives(job.platform),),

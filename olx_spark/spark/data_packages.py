@@ -225,7 +225,7 @@ def _read_staged(
     staging: str,
 ) -> DataFrame:
     """Read every task's file on the executors, once, into the staging folder."""
-    known = read_course_ledger(spark, COURSE_JOB.table(config, "archives")).known_shas
+    known = read_course_ledger(spark, COURSE_JOB.table(config, "archives"), config.s3).known_shas
     read = partial(
         read_partition,
         settings=settings,

@@ -72,13 +72,15 @@ class TableLocation:
 
 
 def table_location(uri: str, s3: S3Config) -> TableLocation:
-    """A local folder (`/x`, `file:///x`) or an S3 URI (`s3://`, `s3a://`) as a `TableLocation`."""
-    if uri.startswith(("s3://", "s3a://")):
+    """A local folder (`/x`, `file:///x`, or `file:/x` as Hadoop writes it) or an S3 URI
+    (`s3://`, `s3a://`) as a `TableLocation`."""
+    scheme = urlparse(uri).scheme
+    if scheme in ("s3", "s3a"):
         bucket_and_key = uri.split("://", 1)[1].rstrip("/")
         return TableLocation(_s3_filesystem(bucket_and_key.split("/", 1)[0], s3), bucket_and_key)
-    if "://" in uri and not uri.startswith("file://"):
+    if scheme not in ("", "file"):
         raise UnsupportedDeltaTable(f"no pyarrow file system for {uri}")
-    path = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
+    path = unquote(urlparse(uri).path) if scheme == "file" else uri
     return TableLocation(pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(path)))
 
 

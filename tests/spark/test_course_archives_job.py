@@ -24,12 +24,14 @@ from olx_spark.spark.course_archives import (
     CourseArchiveJob,
     ingest_course_archives,
     read_ledger,
+    read_ledger_by_spark,
     read_ledger_without_spark,
     run_course_archives,
     staged_file_rows,
 )
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.tasks import ONE_FILE_PER_TASK, TaskSizing, pack_tasks, task_input_frame
+from olx_spark.storage.delta_log import UnsupportedDeltaTable
 from olx_spark.storage.listing import SourceFile
 from tests.spark.courses import TINY_BLOCK_TYPES, tiny_course, write_tar_gz
 from tests.spark.packing import record_task_counts
@@ -348,7 +350,8 @@ def test_ledger_read_without_spark_is_the_ledger_spark_reads(spark, config, tmp_
     ledger = job.table(config, "archives")
 
     direct = read_ledger_without_spark(config, job)
-    assert direct == read_ledger(spark, ledger)
+    assert direct == read_ledger_by_spark(spark, ledger)
+    assert direct == read_ledger(spark, ledger, config.s3)  # pyarrow, at the catalog's location
     assert len(direct.unchanged) == 3 and len(direct.known_shas) == 1
 
     # Past a checkpoint (Delta writes one every N commits; N = 1 here).
@@ -358,7 +361,8 @@ def test_ledger_read_without_spark_is_the_ledger_spark_reads(spark, config, tmp_
     log = Path(job.local_location(config, "archives")) / "_delta_log"
     assert list(log.glob("*.checkpoint*.parquet"))
     direct = read_ledger_without_spark(config, job)
-    assert direct == read_ledger(spark, ledger)
+    assert direct == read_ledger_by_spark(spark, ledger)
+    assert direct == read_ledger(spark, ledger, config.s3)
     assert len(direct.unchanged) == 4 and len(direct.known_shas) == 2
 
 
@@ -439,3 +443,54 @@ def test_staging_files_go_to_the_configured_folder_and_are_removed(spark, config
     assert summary.loaded == 1
     assert spark.table(_table(config, "blocks")).count() == sum(TINY_BLOCK_TYPES.values())
     assert folder.is_dir() and list(folder.iterdir()) == []  # the run's folder is gone
+
+
+def test_ledger_read_by_pyarrow_at_the_catalogs_location_or_by_spark(
+    spark, config, tmp_path, monkeypatch
+):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    job = _job(src)
+    run_course_archives(spark, config, job)
+    ledger = job.table(config, "archives")
+    by_spark = read_ledger_by_spark(spark, ledger)
+    assert len(by_spark.unchanged) == 1 and len(by_spark.known_shas) == 1
+
+    def no_spark(*_: Any) -> Any:
+        raise AssertionError("the ledger was read by Spark")
+
+    with monkeypatch.context() as m:  # a local table: its Delta log is read with pyarrow
+        m.setattr(course_archives_job, "read_ledger_by_spark", no_spark)
+        assert read_ledger(spark, ledger, config.s3) == by_spark
+
+    def unreadable(*_: Any) -> Any:
+        raise UnsupportedDeltaTable("a log feature pyarrow lacks")
+
+    with monkeypatch.context() as m:  # what pyarrow cannot vouch for, Spark reads
+        m.setattr(course_archives_job, "read_columns", unreadable)
+        assert read_ledger(spark, ledger, config.s3) == by_spark
+
+
+def test_a_new_ledger_is_known_empty_only_where_the_run_makes_it(spark, config, tmp_path):
+    """The parse starts beside the tables' creation only when the ledger is surely empty: a
+    local session whose catalog has no ledger and whose ledger path holds no Delta log."""
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    job = _job(src)
+    empty = course_archives_job.LedgerState(unchanged=set(), known_shas=frozenset())
+    assert course_archives_job._new_ledger(spark, config, job) == empty
+    on_a_cluster = replace(config, spark=replace(config.spark, mode="cluster"))
+    assert course_archives_job._new_ledger(spark, on_a_cluster, job) is None
+
+    summary = run_course_archives(spark, config, job)  # parses beside making the six tables
+    assert (summary.loaded, summary.rows_written[course_table_name("edxorg", "archives")]) == (1, 1)
+    assert course_archives_job._new_ledger(spark, config, job) is None  # now it has a log
+
+    # A catalog that has the ledger though its usual path has no log (it lives elsewhere):
+    # not known empty, whatever the path says.
+    log = Path(job.local_location(config, "archives")) / "_delta_log"
+    shutil.move(log, tmp_path / "moved_log")
+    try:
+        assert course_archives_job._new_ledger(spark, config, job) is None
+    finally:
+        shutil.move(tmp_path / "moved_log", log)

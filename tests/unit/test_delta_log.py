@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pytest
 
 from olx_spark.config import S3Config
@@ -191,6 +192,17 @@ def test_refuses_what_is_not_a_delta_table(tmp_path):
     _refused(tmp_path / "empty", "empty Delta log")
     with pytest.raises(UnsupportedDeltaTable, match="no pyarrow file system"):
         table_location("hdfs://nn/wh/t", S3Config())
+    with pytest.raises(UnsupportedDeltaTable, match="no pyarrow file system"):
+        table_location("dbfs:/user/hive/warehouse/t", S3Config())
+
+
+def test_local_locations_in_every_form_spark_writes(tmp_path):
+    """Hadoop gives a local table's location as `file:/x`; plain paths and `file:///x` too."""
+    folder = tmp_path / "a b" / "t"
+    for uri in (str(folder), f"file://{folder}", f"file:{folder}"):
+        location = table_location(uri, S3Config())
+        assert isinstance(location.filesystem, pafs.LocalFileSystem), uri
+        assert location.path == str(folder), uri
 
 
 def test_refuses_columns_it_cannot_read(tmp_path):
