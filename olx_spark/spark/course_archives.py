@@ -28,9 +28,10 @@ Flow of one run (`ingest_course_archives`):
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -75,6 +76,8 @@ from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.storage.reading import open_uri
 from olx_spark.storage.staged_files import MANIFEST_SCHEMA, StagedFiles, run_folder
 from olx_spark.summary import FileWarning, IngestSummary
+
+LOG = logging.getLogger(__name__)
 
 # The parse stage's input rows: one per archive (uri, size, modified time).
 INPUT_SCHEMA = pa.schema(
@@ -226,7 +229,8 @@ def read_ledger(spark: SparkSession, ledger_table: str, s3: S3Config) -> LedgerS
     try:
         location = delta_log_location(table_location(spark, ledger_table), s3)
         return _ledger_of(read_columns(location, LEDGER_COLUMNS))
-    except Exception:  # anything at all (a file system or log feature pyarrow lacks): ask Spark
+    except Exception as exc:  # anything at all (a file system or log feature pyarrow lacks)
+        LOG.info("ledger %s read by Spark: %s: %s", ledger_table, type(exc).__name__, exc)
         return read_ledger_by_spark(spark, ledger_table)
 
 
@@ -426,9 +430,15 @@ def run_course_archives(
     files: list[SourceFile] | None = None,
     ledger: LedgerState | None = None,
 ) -> IngestSummary:
-    """One run on Spark. `files` is the source's listing and `ledger` the ledger's state if the
-    caller already has them (read without Spark before the session started, under the run lock
-    this run holds: nothing can have changed them since)."""
+    """One run on Spark. `files` is the source's listing if the caller already made it, and
+    `ledger` the ledger's state as the caller read it without Spark.
+
+    A ledger given, or known to be empty (`_new_ledger`), lets the parse start at once while a
+    driver thread makes the tables and loads their snapshots. Before anything is written it is
+    checked against the ledger at the catalog's location, read again: if that differs (another
+    run committed since the caller read it, or the catalog keeps the ledger elsewhere), this
+    run's parse is dropped and done again from the ledger as it is, so statuses (`duplicate`,
+    unchanged) always come from the table the writes go to."""
     started = time.monotonic()
     summary = IngestSummary(job="ingest course-archives", source=job.source)
     if files is None:
@@ -437,6 +447,7 @@ def run_course_archives(
     if ledger is None:
         ledger = _new_ledger(spark, config, job)
     tables: Future[dict[str, str]]
+    assumed = ledger is not None  # a ledger not read from the catalog's table in this run
     if ledger is None:  # tables first, then their ledger
         tables = done(prepare_tables(spark, config, job))
         ledger = read_ledger(spark, job.table(config, "archives"), config.s3)
@@ -444,13 +455,40 @@ def run_course_archives(
         tables = start_beside(
             spark, "prepare the tables", partial(prepare_tables, spark, config, job)
         )
+
+    def ledger_as_it_is(used: LedgerState) -> LedgerState | None:
+        """Once the tables are there: None if `used` is the ledger the writes go to, as it is
+        now; else that ledger."""
+        tables.result()
+        if not assumed:
+            return None
+        actual = read_ledger(spark, job.table(config, "archives"), config.s3)
+        return None if actual == used else actual
+
     try:
-        new = [f for f in files if f.identity not in ledger.unchanged]
-        summary.unchanged = len(files) - len(new)
-        if new:
-            _parse_and_write(spark, config, job, new, ledger, tables, summary)
-    finally:
-        tables.result()  # raises what making the tables raised, once the parse is over
+        while True:
+            new = [f for f in files if f.identity not in ledger.unchanged]
+            summary.unchanged = len(files) - len(new)
+            if new:
+                changed = _parse_and_write(
+                    spark,
+                    config,
+                    job,
+                    new,
+                    ledger,
+                    tables,
+                    partial(ledger_as_it_is, ledger),
+                    summary,
+                )
+            else:
+                changed = ledger_as_it_is(ledger)
+            if changed is None:
+                break
+            ledger, assumed = changed, False  # read from the catalog's table: no check again
+    except BaseException:
+        wait([tables])  # no thread outlives the run; the error raised is this one
+        raise
+    tables.result()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -481,10 +519,13 @@ def _parse_and_write(
     new: list[SourceFile],
     ledger: LedgerState,
     tables: Future[dict[str, str]],
+    ledger_as_it_is: Callable[[], LedgerState | None],
     summary: IngestSummary,
-) -> None:
-    """Parse the `new` archives into staging files, then land them once `tables` (the tables'
-    locations, made beside the parse) are there."""
+) -> LedgerState | None:
+    """Parse the `new` archives into staging files, then land them in `tables` (their locations,
+    made beside the parse), unless `ledger_as_it_is()`, asked once the parse is over, returns
+    another ledger than the one the parse used: then nothing is written and that ledger is
+    returned."""
     staging = run_folder(
         config.ingest.staging_dir
         or f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging"
@@ -512,13 +553,17 @@ def _parse_and_write(
             staged("archives").select("archive_uri", "archive_sha256", "status", "errors").collect()
         )
         duplicates = _duplicates_in_run(ledger_rows)
-        locations = tables.result()  # the writes need the tables
+        changed = ledger_as_it_is()
+        if changed is not None:
+            return changed
+        locations = tables.result()
         _summarise(summary, ledger_rows, duplicates)
         summary.rows_written.update(
             write_course_rows(spark, config, job, staged, ledger_rows, duplicates, locations)
         )
     finally:
         delete_path(spark, staging)
+    return None
 
 
 def ingest_course_archives(

@@ -71,17 +71,24 @@ class TableLocation:
     path: str
 
 
+# A URI's scheme: two letters or more (a Windows drive letter is a path), then ":/".
+_URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
+
+
 def table_location(uri: str, s3: S3Config) -> TableLocation:
     """A local folder (`/x`, `file:///x`, or `file:/x` as Hadoop writes it) or an S3 URI
-    (`s3://`, `s3a://`) as a `TableLocation`."""
-    scheme = urlparse(uri).scheme
-    if scheme in ("s3", "s3a"):
-        bucket_and_key = uri.split("://", 1)[1].rstrip("/")
-        return TableLocation(_s3_filesystem(bucket_and_key.split("/", 1)[0], s3), bucket_and_key)
-    if scheme not in ("", "file"):
-        raise UnsupportedDeltaTable(f"no pyarrow file system for {uri}")
-    path = unquote(urlparse(uri).path) if scheme == "file" else uri
-    return TableLocation(pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(path)))
+    (`s3://`, `s3a://`) as a `TableLocation`; anything else raises `UnsupportedDeltaTable`."""
+    scheme_match = _URI_SCHEME.match(uri)
+    if scheme_match is None:  # a plain path
+        return TableLocation(pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(uri)))
+    scheme, parsed = scheme_match.group(1).lower(), urlparse(uri)
+    if scheme in ("s3", "s3a") and parsed.netloc:
+        bucket_and_key = f"{parsed.netloc}{parsed.path}".rstrip("/")
+        return TableLocation(_s3_filesystem(parsed.netloc, s3), bucket_and_key)
+    if scheme == "file" and parsed.netloc in ("", "localhost"):
+        path = unquote(parsed.path)
+        return TableLocation(pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(path)))
+    raise UnsupportedDeltaTable(f"no pyarrow file system for {uri}")
 
 
 def _s3_filesystem(bucket: str, s3: S3Config) -> pafs.FileSystem:

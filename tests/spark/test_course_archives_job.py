@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -494,3 +496,89 @@ def test_a_new_ledger_is_known_empty_only_where_the_run_makes_it(spark, config, 
         assert course_archives_job._new_ledger(spark, config, job) is None
     finally:
         shutil.move(tmp_path / "moved_log", log)
+
+
+def test_a_failed_table_write_leaves_no_ledger_row_and_the_rerun_loads_once(
+    spark, config, tmp_path, monkeypatch
+):
+    """The five content tables are written side by side: one failing fails the run after the
+    others end, the ledger gets nothing, and the next run loads the archive exactly once."""
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    job = _job(src)
+    real_replace = course_archives_job.replace_rows
+
+    def edges_fail(df: Any, location: str, *args: Any) -> None:
+        if location.rstrip("/").endswith(course_table_name("edxorg", "edges")):
+            raise OSError("disk full while writing edges")
+        real_replace(df, location, *args)
+
+    with monkeypatch.context() as m:
+        m.setattr(course_archives_job, "replace_rows", edges_fail)
+        with pytest.raises(OSError, match="disk full while writing edges"):
+            run_course_archives(spark, config, job)
+    assert spark.table(_table(config, "archives")).count() == 0  # the ledger: nothing
+    assert spark.table(_table(config, "edges")).count() == 0
+    assert spark.table(_table(config, "blocks")).count() > 0  # committed beside the failure
+    assert not list((Path(config.warehouse.dir) / "_olx_spark_staging").glob("*/*"))
+
+    summary = run_course_archives(spark, config, job)
+
+    assert (summary.loaded, summary.unchanged) == (1, 0)
+    # Each table holds exactly what the rerun wrote: the failed run's committed rows were
+    # replaced (replaceWhere on the archive's sha256), not added to.
+    once = _counts(spark, config)
+    assert once == {e: summary.rows_written[course_table_name("edxorg", e)] for e in ENTITIES}
+    assert once["archives"] == 1 and once["blocks"] > 0 and once["edges"] > 0
+
+
+def test_a_failed_parse_is_the_error_raised_and_no_thread_outlives_the_run(
+    spark, config, tmp_path, monkeypatch
+):
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    tables_started = threading.Event()
+
+    def tables_fail_later(*_: Any) -> dict[str, str]:
+        tables_started.set()
+        time.sleep(2.0)
+        raise RuntimeError("no catalog")
+
+    def parse_fails(*_: Any) -> Any:
+        assert tables_started.wait(60)
+        raise ValueError("the parse broke")
+
+    monkeypatch.setattr(course_archives_job, "prepare_tables", tables_fail_later)
+    monkeypatch.setattr(course_archives_job, "pack_tasks", parse_fails)
+    with pytest.raises(ValueError, match="the parse broke"):
+        run_course_archives(spark, config, _job(src))
+    assert not [t for t in threading.enumerate() if t.name.startswith("olx-spark-beside")]
+
+
+def test_a_ledger_that_changed_since_it_was_read_is_not_used(spark, config, tmp_path):
+    """A ledger handed in (read before Spark, perhaps before another run committed) is checked
+    against the ledger table before anything is written; if they differ, the run is done again
+    from the table's: here archive A, loaded meanwhile, stays unchanged, and its copy under
+    another name is a duplicate, not loaded twice."""
+    src = tmp_path / "src"
+    write_tar_gz(src / "a.tar.gz", tiny_course("A"))
+    job = _job(src)
+    run_course_archives(spark, config, job)
+    before = _counts(spark, config)
+    shutil.copy(src / "a.tar.gz", src / "copy.tar.gz")
+    stale = course_archives_job.LedgerState(unchanged=set(), known_shas=frozenset())
+
+    summary = run_course_archives(spark, config, job, ledger=stale)
+
+    assert (summary.files_seen, summary.unchanged, summary.loaded, summary.duplicates) == (
+        2,
+        1,
+        0,
+        1,
+    )
+    after = _counts(spark, config)
+    assert after == {**before, "archives": before["archives"] + 1}
+    statuses = {
+        r["archive_uri"].rsplit("/", 1)[-1]: r["status"] for r in _rows(spark, config, "archives")
+    }
+    assert statuses == {"a.tar.gz": "loaded", "copy.tar.gz": "duplicate"}

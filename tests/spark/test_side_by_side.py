@@ -18,15 +18,27 @@ def _description(spark: Any) -> str | None:
 
 def test_each_action_labels_its_own_jobs_and_returns_its_result(spark):
     both_running = threading.Barrier(2, timeout=60)
+    context = spark.sparkContext
+    context.setLocalProperty("olx.test.inherited", "from the caller")
+    before = _description(spark)
 
-    def count(n: int) -> tuple[int, str | None]:
+    def count(n: int) -> tuple[int, str | None, str | None]:
         both_running.wait()  # the two really run at the same time
-        return spark.range(n).count(), _description(spark)
+        inherited = context.getLocalProperty("olx.test.inherited")
+        return spark.range(n).count(), _description(spark), inherited
 
-    results = run_side_by_side(spark, {"count 3": lambda: count(3), "count 5": lambda: count(5)})
+    try:
+        results = run_side_by_side(
+            spark, {"count 3": lambda: count(3), "count 5": lambda: count(5)}
+        )
+    finally:
+        context.setLocalProperty("olx.test.inherited", None)  # type: ignore[arg-type]
 
-    assert results == {"count 3": (3, "count 3"), "count 5": (5, "count 5")}
-    assert _description(spark) is None  # the caller's thread is not relabelled
+    assert results == {
+        "count 3": (3, "count 3", "from the caller"),
+        "count 5": (5, "count 5", "from the caller"),
+    }
+    assert _description(spark) == before  # the caller's thread is not relabelled
     assert run_side_by_side(spark, {}) == {}
 
 
@@ -44,9 +56,10 @@ def test_a_failure_is_raised_after_every_other_action_ended(spark):
     def fails_too() -> None:
         raise KeyError("later in the order")
 
-    with pytest.raises(ValueError, match="table made wrong"):
+    with pytest.raises(ValueError, match="table made wrong") as raised:
         run_side_by_side(spark, {"fails": fails, "slow": slow, "fails too": fails_too})
     assert ended == ["slow"]
+    assert raised.value.__notes__ == ["fails too failed too: KeyError: 'later in the order'"]
 
 
 def test_started_beside_runs_while_the_caller_goes_on(spark):

@@ -192,17 +192,28 @@ def test_refuses_what_is_not_a_delta_table(tmp_path):
     _refused(tmp_path / "empty", "empty Delta log")
     with pytest.raises(UnsupportedDeltaTable, match="no pyarrow file system"):
         table_location("hdfs://nn/wh/t", S3Config())
-    with pytest.raises(UnsupportedDeltaTable, match="no pyarrow file system"):
-        table_location("dbfs:/user/hive/warehouse/t", S3Config())
 
 
 def test_local_locations_in_every_form_spark_writes(tmp_path):
     """Hadoop gives a local table's location as `file:/x`; plain paths and `file:///x` too."""
     folder = tmp_path / "a b" / "t"
-    for uri in (str(folder), f"file://{folder}", f"file:{folder}"):
+    encoded = str(folder).replace(" ", "%20")
+    for uri in (
+        str(folder),
+        f"file://{folder}",
+        f"file:{folder}",
+        f"file:{encoded}",
+        f"file://localhost{encoded}",
+    ):
         location = table_location(uri, S3Config())
         assert isinstance(location.filesystem, pafs.LocalFileSystem), uri
         assert location.path == str(folder), uri
+    # A colon without a slash after it, or a drive letter, is part of a path, not a scheme.
+    for relative in ("backup:2024/t", "C:/wh/t"):
+        assert table_location(relative, S3Config()).path == str(Path(relative).absolute())
+    for not_here in ("file://nas/share/t", "s3:/bucket-less/key", "dbfs:/user/t"):
+        with pytest.raises(UnsupportedDeltaTable, match="no pyarrow file system"):
+            table_location(not_here, S3Config())
 
 
 def test_refuses_columns_it_cannot_read(tmp_path):
