@@ -221,14 +221,16 @@ def ledger_state(rows: Iterable[LedgerRow]) -> LedgerState:
     return LedgerState(unchanged=unchanged, known_shas=frozenset(known))
 
 
-def read_ledger(spark: SparkSession, ledger_table: str, s3: S3Config) -> LedgerState:
+def read_ledger(
+    spark: SparkSession, ledger_table: str, s3: S3Config, location: str | None = None
+) -> LedgerState:
     """The ledger's file identities (one small row per archive ever seen, never content rows):
-    read from the Delta log at the location the catalog gives, with pyarrow, where it can vouch
-    for the snapshot (no Spark job: the first queries of a cold JVM cost seconds), else by
-    Spark (`read_ledger_by_spark`)."""
+    read from the Delta log at the location the catalog gives (`location`, if the caller has
+    asked already), with pyarrow, where it can vouch for the snapshot (no Spark job: the first
+    queries of a cold JVM cost seconds), else by Spark (`read_ledger_by_spark`)."""
     try:
-        location = delta_log_location(table_location(spark, ledger_table), s3)
-        return _ledger_of(read_columns(location, LEDGER_COLUMNS))
+        where = delta_log_location(location or table_location(spark, ledger_table), s3)
+        return _ledger_of(read_columns(where, LEDGER_COLUMNS))
     except Exception as exc:  # anything at all (a file system or log feature pyarrow lacks)
         LOG.info("ledger %s read by Spark: %s: %s", ledger_table, type(exc).__name__, exc)
         return read_ledger_by_spark(spark, ledger_table)
@@ -448,9 +450,10 @@ def run_course_archives(
         ledger = _new_ledger(spark, config, job)
     tables: Future[dict[str, str]]
     assumed = ledger is not None  # a ledger not read from the catalog's table in this run
+    ledger_table = job.table(config, "archives")
     if ledger is None:  # tables first, then their ledger
         tables = done(prepare_tables(spark, config, job))
-        ledger = read_ledger(spark, job.table(config, "archives"), config.s3)
+        ledger = read_ledger(spark, ledger_table, config.s3, tables.result()["archives"])
     else:  # the ledger is known: the tables are made or checked while the archives are parsed
         tables = start_beside(
             spark, "prepare the tables", partial(prepare_tables, spark, config, job)
@@ -459,10 +462,10 @@ def run_course_archives(
     def ledger_as_it_is(used: LedgerState) -> LedgerState | None:
         """Once the tables are there: None if `used` is the ledger the writes go to, as it is
         now; else that ledger."""
-        tables.result()
+        locations = tables.result()
         if not assumed:
             return None
-        actual = read_ledger(spark, job.table(config, "archives"), config.s3)
+        actual = read_ledger(spark, ledger_table, config.s3, locations["archives"])
         return None if actual == used else actual
 
     try:
