@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
             "or, with --target thrift, against a Spark Thrift server on a cluster (no Spark in "
             "this process; needs the `thrift` extra). Staging models and the daily/weekly "
             "activity marts are incremental (merge on Delta): running twice changes nothing. "
+            "On a local warehouse a plain run remembers what it read: with nothing new it "
+            "stops without starting Spark, and when only some raw tables changed it builds "
+            "only the models downstream of them (--all-models: every model). "
             "Marts land in the `_marts` schema (see README)."
         ),
     )
@@ -205,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transform.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
+    transform.add_argument(
+        "--all-models",
+        action="store_true",
+        help="build every model even when the last build's stamp shows that only some raw "
+        "tables changed since (by default only the models downstream of those are built)",
     )
     transform.add_argument(
         "--models-only",
@@ -384,30 +393,21 @@ def _progress(line: str) -> None:
 
 
 def cmd_transform(args: argparse.Namespace, config: Config) -> int:
-    from olx_spark.run_stamps import transform_check
-    from olx_spark.transform import DBT_TARGET, TransformSetupError, run_transform
+    from olx_spark.transform import TransformSetupError, transform_command
 
-    extra = ["--full-refresh"] if args.full_refresh else []
-    if args.models_only:
-        extra += ["--exclude-resource-type", "test"]
-    plain = args.target == DBT_TARGET and not args.select and not args.full_refresh
-    check = transform_check(config, args.models_only) if plain else None
-    if check is not None and check.up_to_date:
-        print(
-            f"olx-spark transform: nothing changed since the last build ({len(check.read)} raw "
-            "tables at the versions it read, the same dbt project): dbt not run, Spark not "
-            "started (--full-refresh rebuilds anyway)"
-        )
-        return 0
-    if check is not None:
-        check.forget(config)  # until this run has built every model
     try:
-        code = run_transform(config, select=args.select, extra=extra, target=args.target)
+        code = transform_command(
+            config,
+            select=args.select,
+            full_refresh=args.full_refresh,
+            models_only=args.models_only,
+            all_models=args.all_models,
+            target=args.target,
+            say=_progress,
+        )
     except TransformSetupError as exc:
         print(f"olx-spark: {exc}", file=sys.stderr)
         return 2
-    if check is not None and code == 0:
-        check.record(config)
     if code:
         print(
             "olx-spark: dbt build failed; the dbt output above names the model or test "

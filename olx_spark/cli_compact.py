@@ -25,7 +25,7 @@ Rewrite the small files of the warehouse's Delta tables, partition by partition.
 
 Each nightly run adds a few small files to the tables it writes (a day of events, ledger rows,
 staging merges). This finds, from the tables' Delta logs and without starting Spark, the
-partitions holding --min-files or more files smaller than 1 GiB (default {DEFAULT_MIN_FILES}),
+partitions holding --min-files (default {DEFAULT_MIN_FILES}) or more files smaller than 128 MiB,
 and rewrites only those with Delta's OPTIMIZE, holding every run lock of the warehouse (ingests
 wait). Rows never change. When nothing needs it, it ends in about a second without Spark: run it
 at the end of every nightly run. --vacuum also deletes files that no snapshot within the

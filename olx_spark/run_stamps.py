@@ -8,6 +8,8 @@ commands use the stamps of `olx_spark.storage.warehouse_state`:
   stamp (`{warehouse}/_olx_spark_state/transform-{raw_schema}.json`) also holds a digest of the
   dbt project's files, whether dbt's tests ran, and olx-spark's version. Only a plain
   `olx-spark transform` (local target, no `--select`, no `--full-refresh`) is ever skipped.
+  When only some raw tables changed since the stamp (and nothing else did), `changed` names
+  them and the transform builds only the models downstream of them.
 - report: reads the marts; the stamp sits in the report folder (`.olx-spark-report.json`) with
   the warehouse, the courses asked for and olx-spark's version, and counts only if
   `index.html` is there.
@@ -32,6 +34,7 @@ from olx_spark.config import Config
 from olx_spark.storage.warehouse_state import (
     Stamp,
     StateUnavailable,
+    changed_tables,
     folder_digest,
     read_stamp,
     remove_stamp,
@@ -57,6 +60,8 @@ class RunCheck:
     settings: dict[str, Any]
     up_to_date: bool
     written_schemas: tuple[str, ...]
+    # the tables read that changed since the stamp, when only they did (None: run everything)
+    changed: tuple[str, ...] | None = None
 
     def record(self, config: Config) -> None:
         """After a successful run: the stamp (the tables written, listed now)."""
@@ -118,9 +123,8 @@ def transform_check(config: Config, models_only: bool) -> RunCheck | None:
         written = table_versions(folder, config.s3, layers)
     except StateUnavailable:
         return None
-    stamp = read_stamp(at, config.s3)
-    fresh = bool(written) and unchanged_since(stamp, read, written, settings)
-    return RunCheck(at, folder, read, settings, fresh, layers)
+    changed = changed_tables(read_stamp(at, config.s3), read, written, settings)
+    return RunCheck(at, folder, read, settings, changed == (), layers, changed)
 
 
 def report_check(config: Config, out_dir: str, courses: list[str]) -> RunCheck | None:

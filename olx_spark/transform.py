@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,32 @@ def dbt_base_schema(raw_schema: str) -> str:
     """dbt's base schema for a raw schema: `ol_warehouse_local_raw` -> `ol_warehouse_local`."""
     base = raw_schema.removesuffix(RAW_SUFFIX)
     return base or raw_schema
+
+
+def declared_sources(project_dir: Path | None = None) -> dict[str, str]:
+    """Every raw table a dbt source declares (its name in the warehouse: the `identifier`,
+    else the table's name) -> its selector `source:{source}.{table}`, read from the project's
+    YAML files (models/staging/_sources.yml declares them, once)."""
+    import yaml
+
+    project = project_dir or dbt_project_dir()
+    selectors: dict[str, str] = {}
+    for path in sorted((project / "models").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for source in document.get("sources") or ():
+            for table in source.get("tables") or ():
+                name = table["name"]
+                selectors[table.get("identifier") or name] = f"source:{source['name']}.{name}"
+    return selectors
+
+
+def downstream_selectors(changed: Sequence[str], project_dir: Path | None = None) -> list[str]:
+    """dbt `--select` for the models (and their tests) downstream of the changed raw tables
+    (`schema.table` names): `source:{source}.{table}+` for each one a source declares; tables
+    no source declares (ledgers of bad lines, skipped events) select nothing."""
+    sources = declared_sources(project_dir)
+    names = {table.rsplit(".", 1)[-1] for table in changed}
+    return sorted(f"{sources[name]}+" for name in names if name in sources)
 
 
 def dbt_schema(config: Config, layer: str) -> str:
@@ -276,3 +302,49 @@ def run_transform(
     if select:
         args += ["--select", *select]
     return run_dbt(config, args + list(extra or ()), target=target)
+
+
+def transform_command(
+    config: Config,
+    select: list[str] | None = None,
+    full_refresh: bool = False,
+    models_only: bool = False,
+    all_models: bool = False,
+    target: str = DBT_TARGET,
+    say: Callable[[str], None] = print,
+) -> int:
+    """`olx-spark transform`: `run_transform` with the local warehouse's stamp
+    (olx_spark.run_stamps). A plain run (local target, no `select`, no `full_refresh`) with
+    nothing new since the last successful one stops before Spark; when only some raw tables
+    changed it builds only the models downstream of them (unless `all_models`). The stamp is
+    forgotten before dbt runs and written again only when the build succeeded. Returns
+    `run_transform`'s code; raises `TransformSetupError` as it does."""
+    from olx_spark.run_stamps import transform_check
+
+    extra = ["--full-refresh"] if full_refresh else []
+    if models_only:
+        extra += ["--exclude-resource-type", "test"]
+    plain = target == DBT_TARGET and not select and not full_refresh
+    check = transform_check(config, models_only) if plain else None
+    if check is not None and check.up_to_date:
+        say(
+            f"olx-spark transform: nothing changed since the last build ({len(check.read)} raw "
+            "tables at the versions it read, the same dbt project): dbt not run, Spark not "
+            "started (--full-refresh rebuilds anyway)"
+        )
+        return 0
+    if check is not None and check.changed and not all_models:
+        select = downstream_selectors(check.changed)
+        names = ", ".join(table.rsplit(".", 1)[-1] for table in check.changed)
+        say(
+            f"olx-spark transform: {len(check.changed)} of {len(check.read)} raw tables changed "
+            f"since the last build ({names}): building only the models downstream of them"
+            f"{'' if models_only else ' and their tests'} (every other model would read what "
+            "it read then; --all-models builds every model)"
+        )
+    if check is not None:
+        check.forget(config)  # until this run has built what it has to
+    code = run_transform(config, select=select, extra=extra, target=target)
+    if check is not None and code == 0:
+        check.record(config)
+    return code

@@ -20,7 +20,7 @@ from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS
 from olx_spark.spark import run_lock
 from olx_spark.sql_literals import sql_identifier
-from olx_spark.storage.compaction_plan import TablePlan, WarehousePlan
+from olx_spark.storage.compaction_plan import MIN_FILE_SIZE_CONF, TablePlan, WarehousePlan
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -142,22 +142,42 @@ def compact(
     results = []
     with run_lock.run_turn(config, *every_job_lock()):
         spark = session(config)
-        for index, table_plan in enumerate(plan.needed, start=1):
-            started = time.monotonic()
-            name = table_plan.table.qualified
-            progress(f"compact: [{index}/{len(plan.needed)}] {name}")
-            result = TableResult(table=name, partitions=len(table_plan.partitions))
-            results.append(result)
-            try:
-                with run_lock.commit_conflicts_explained(f"compact {name}"):
-                    result.files_removed, result.files_added = optimize_table(spark, table_plan)
-                    if vacuum:
-                        spark.sql(f"VACUUM delta.{sql_identifier(table_plan.table.uri)}").collect()
-                        result.vacuumed = True
-            except Exception as exc:  # recorded; the summary says what was done before it
-                said = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
-                result.error = f"{type(exc).__name__}: {said}"
-                break
-            finally:
-                result.seconds = time.monotonic() - started
+        before = spark.conf.get(MIN_FILE_SIZE_CONF, None)
+        spark.conf.set(MIN_FILE_SIZE_CONF, str(plan.small_bytes))  # the files the plan counted
+        try:
+            _optimize_planned(spark, plan, vacuum, progress, results)
+        finally:
+            if before is None:
+                spark.conf.unset(MIN_FILE_SIZE_CONF)
+            else:
+                spark.conf.set(MIN_FILE_SIZE_CONF, before)
     return results
+
+
+def _optimize_planned(
+    spark: SparkSession,
+    plan: WarehousePlan,
+    vacuum: bool,
+    progress: Callable[[str], None],
+    results: list[TableResult],
+) -> None:
+    """OPTIMIZE (and VACUUM) each planned table in turn, its result appended to `results`; the
+    first failure is recorded in its result and ends the run."""
+    for index, table_plan in enumerate(plan.needed, start=1):
+        started = time.monotonic()
+        name = table_plan.table.qualified
+        progress(f"compact: [{index}/{len(plan.needed)}] {name}")
+        result = TableResult(table=name, partitions=len(table_plan.partitions))
+        results.append(result)
+        try:
+            with run_lock.commit_conflicts_explained(f"compact {name}"):
+                result.files_removed, result.files_added = optimize_table(spark, table_plan)
+                if vacuum:
+                    spark.sql(f"VACUUM delta.{sql_identifier(table_plan.table.uri)}").collect()
+                    result.vacuumed = True
+        except Exception as exc:  # recorded; the summary says what was done before it
+            said = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else ""
+            result.error = f"{type(exc).__name__}: {said}"
+            break
+        finally:
+            result.seconds = time.monotonic() - started

@@ -29,12 +29,16 @@ from olx_spark.storage.delta_log import (
 )
 from olx_spark.storage.warehouse_tables import WarehouseTable, list_tables
 
-# Delta's OPTIMIZE rewrites files smaller than `spark.databricks.delta.optimize.minFileSize`
-# (1 GiB by default): those are the files counted here. It packs them, smallest first, into
-# bins of at most `spark.databricks.delta.optimize.maxFileSize` (1 GiB) and rewrites only bins
-# of two files or more.
-SMALL_FILE_BYTES = 1024**3
+# Delta's OPTIMIZE rewrites the files smaller than `spark.databricks.delta.optimize.minFileSize`,
+# packed smallest first into bins of at most `spark.databricks.delta.optimize.maxFileSize`
+# (1 GiB), and only bins of two files or more. Its default minFileSize is 1 GiB, so a packed
+# file stays "small" until it reaches 1 GiB and is rewritten again and again as nights add to
+# it (a year of 60 MiB nights rewrote 8x the bytes it kept, tests/unit/test_compaction_plan.py).
+# `olx-spark compact` counts, and has OPTIMIZE rewrite (`MIN_FILE_SIZE_CONF`, set for its
+# statements), only files under 128 MiB: a packed file of 128 MiB or more is left as it is.
+SMALL_FILE_BYTES = 128 * 1024**2
 BIN_BYTES = 1024**3
+MIN_FILE_SIZE_CONF = "spark.databricks.delta.optimize.minFileSize"
 DEFAULT_MIN_FILES = 8
 
 
@@ -139,6 +143,7 @@ class WarehousePlan:
 
     tables: tuple[TablePlan, ...]
     unreadable: tuple[tuple[WarehouseTable, str], ...]
+    small_bytes: int = SMALL_FILE_BYTES  # the files counted: OPTIMIZE's minFileSize for it
 
     @property
     def needed(self) -> tuple[TablePlan, ...]:
@@ -162,4 +167,4 @@ def plan_warehouse(
             unreadable.append((table, f"{type(exc).__name__}: {exc}"))
             continue
         plans.append(plan_table(table, snapshot, min_files, small_bytes))
-    return WarehousePlan(tuple(plans), tuple(unreadable))
+    return WarehousePlan(tuple(plans), tuple(unreadable), small_bytes)

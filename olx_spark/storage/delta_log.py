@@ -240,6 +240,17 @@ def _changes_data(text: str) -> bool:
     return False
 
 
+def created_empty(location: TableLocation) -> bool:
+    """Whether the table's whole log is its first commit and that commit adds no file: a
+    `CREATE TABLE` nobody has written to yet."""
+    commits, checkpoints = _log_listing(location)
+    if checkpoints or set(commits) != {0}:
+        return False
+    with location.filesystem.open_input_stream(commits[0]) as stream:
+        lines = stream.read().decode("utf-8").splitlines()
+    return not any("add" in json.loads(line) for line in lines if line.strip())
+
+
 def data_version(location: TableLocation, look_back: int = 20) -> int:
     """The latest version whose commit changed the table's data, schema or properties: a
     compaction's commits (files rewritten, `dataChange: false`) are stepped over, looking back

@@ -12,6 +12,11 @@ mart rebuilt or dropped, an edited model, a table that cannot be listed) and the
 ahead as usual. Every writer of these tables commits through Delta, so a new version is the
 only way their contents change.
 
+When the stamp still holds for everything but some tables read (the same project, settings and
+written tables; new raw commits in some tables), `changed_tables` names those: `olx-spark
+transform` then builds only the models downstream of them, since every other model would read
+exactly what it read last time.
+
 The tables read are listed *before* the run: rows a job commits while dbt runs make a newer
 version than the stamp holds, so the next run does not miss them.
 """
@@ -28,24 +33,40 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from olx_spark.config import S3Config
-from olx_spark.storage.delta_log import UnsupportedDeltaTable, data_version, table_location
+from olx_spark.storage.delta_log import (
+    TableLocation,
+    UnsupportedDeltaTable,
+    created_empty,
+    data_version,
+    table_location,
+)
 from olx_spark.storage.warehouse_tables import list_tables
 
 STATE_DIR = "_olx_spark_state"
 STAMP_FORMAT = 1
+# The stamped version of a table created and never written (by `olx-spark transform` itself,
+# which makes the raw course tables of both platforms so that dbt's sources resolve): a new
+# table of that kind holds no row, and no model reads anything new from it.
+NEVER_WRITTEN = -1
 
 
 class StateUnavailable(Exception):
     """The warehouse cannot be listed without Spark: the command just runs."""
 
 
+def _stamped_version(location: TableLocation) -> int:
+    version = data_version(location)
+    return NEVER_WRITTEN if version == 0 and created_empty(location) else version
+
+
 def table_versions(warehouse: str, s3: S3Config, schemas: Iterable[str]) -> dict[str, int]:
     """`schema.table` -> the latest Delta version that changed its data (`data_version`: a
-    compaction's rewrite does not count), for every Delta table of `schemas`."""
+    compaction's rewrite does not count), or `NEVER_WRITTEN` for a table created and never
+    written, for every Delta table of `schemas`."""
     wanted = list(schemas)
     try:
         tables = list_tables(warehouse, s3, wanted)
-        return {f"{t.schema}.{t.name}": data_version(table_location(t.uri, s3)) for t in tables}
+        return {f"{t.schema}.{t.name}": _stamped_version(table_location(t.uri, s3)) for t in tables}
     except (UnsupportedDeltaTable, OSError, ValueError) as exc:
         raise StateUnavailable(str(exc)) from exc
 
@@ -139,4 +160,31 @@ def unchanged_since(
         and stamp.read == read_now
         and stamp.written == written_now
         and stamp.settings == settings
+    )
+
+
+def changed_tables(
+    stamp: Stamp | None,
+    read_now: dict[str, int],
+    written_now: dict[str, int],
+    settings: dict[str, Any],
+) -> tuple[str, ...] | None:
+    """The tables read now at another version than the stamped run read them (new ones
+    included, unless never written), sorted, when all else is as that run left it (empty: nothing changed); None
+    when only a whole run is safe: no stamp, other settings, a written table changed or gone,
+    or a table read then is gone now."""
+    if (
+        stamp is None
+        or not written_now
+        or stamp.written != written_now
+        or stamp.settings != settings
+        or set(stamp.read) - set(read_now)
+    ):
+        return None
+    return tuple(
+        sorted(
+            table
+            for table, version in read_now.items()
+            if stamp.read.get(table, NEVER_WRITTEN) != version
+        )
     )

@@ -25,7 +25,7 @@ from olx_spark.report.build import build_report
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
 from olx_spark.spark.data_packages import DataPackageJob, run_data_packages
 from olx_spark.spark.tracking_logs import TrackingLogJob, run_tracking_logs
-from olx_spark.transform import dbt_schema, run_transform
+from olx_spark.transform import dbt_schema, run_transform, transform_command
 from tests.marts_fixtures import (
     COURSE_ID,
     OTHER_COURSE_ID,
@@ -52,6 +52,27 @@ def mart(spark: SparkSession, config: Config, name: str, *columns: str) -> list[
     )
 
 
+def model_versions(spark: SparkSession, config: Config) -> dict[str, int]:
+    """Every Delta model table of the three dbt schemas -> its latest version (Spark's history)."""
+    versions = {}
+    for layer in ("staging", "intermediate", "marts"):
+        schema = dbt_schema(config, layer)
+        for row in spark.sql(f"SHOW TABLES IN `{schema}`").collect():
+            if row.isTemporary:
+                continue
+            name = f"`{schema}`.`{row.tableName}`"
+            if (
+                spark.sql(f"DESCRIBE TABLE EXTENDED {name}")
+                .filter("col_name = 'Type'")
+                .first()["data_type"]
+                == "VIEW"
+            ):
+                continue
+            history = spark.sql(f"DESCRIBE HISTORY {name}").agg({"version": "max"}).first()
+            versions[row.tableName] = history[0]
+    return versions
+
+
 def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_path: Path) -> None:
     sources = write_inputs(tmp_path)
     assert (
@@ -63,8 +84,11 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
     assert run_data_packages(spark, config, DataPackageJob(str(sources["packages"]))).rejected == 0
     assert run_tracking_logs(spark, config, TrackingLogJob(str(sources["logs"]))).loaded == 1
 
-    # Every model and every dbt test, marts included.
-    assert run_transform(config) == 0
+    # Every model and every dbt test, marts included, as `olx-spark transform` runs them: the
+    # build is stamped with the raw tables' versions it read.
+    said: list[str] = []
+    assert transform_command(config, say=said.append) == 0
+    assert said == []  # nothing stamped yet: every model
 
     assert mart(
         spark,
@@ -683,13 +707,42 @@ def test_marts_from_hand_made_inputs(spark: SparkSession, config: Config, tmp_pa
     fay["username"], fay["context"]["user_id"] = "fay", None
     later.write_text(json.dumps(event) + "\n" + json.dumps(fay) + "\n")
     assert run_tracking_logs(spark, config, TrackingLogJob(str(sources["logs"]))).loaded == 1
+    # `olx-spark transform` sees from the stamp that only the tracking log tables changed and
+    # builds (and tests) only the models downstream of them: the package and course models keep
+    # their versions, the activity marts get new ones.
+    versions_before = model_versions(spark, config)
+    assert transform_command(config, say=said.append) == 0
+    assert said == [
+        "olx-spark transform: 2 of 24 raw tables changed since the last build "
+        "(raw__edxorg__s3__tracking_logs, raw__edxorg__s3__tracking_logs_files): building only "
+        "the models downstream of them and their tests (every other model would read what it "
+        "read then; --all-models builds every model)"
+    ]
+    rebuilt = {
+        name
+        for name, version in model_versions(spark, config).items()
+        if version != versions_before[name]
+    }
+    assert {
+        "stg__edxorg__s3__tracking_logs",
+        "marts__learner_activity_daily",
+        "marts__course_activity_weekly",
+        "marts__person_course",
+    } <= rebuilt
+    assert not rebuilt & {
+        "stg__edxorg__s3__course_xml_blocks",
+        "stg__edxorg__s3__tables__auth_user",
+        "int__packages__learner_profiles",
+        "int__course_blocks__ordered",
+        "marts__course_blocks",
+        "marts__course_block_changes",
+    }
     incremental = [
         "stg__edxorg__s3__tracking_logs",
         "stg__edxorg__s3__tracking_logs_files",
         "marts__learner_activity_daily",
         "marts__course_activity_weekly",
     ]
-    assert run_transform(config, select=incremental, extra=["--exclude-resource-type", "test"]) == 0
     after = set(mart(spark, config, "marts__learner_activity_daily", *activity_columns))
     assert after - before == {
         (

@@ -140,6 +140,36 @@ def test_compact_rewrites_only_partitions_over_the_threshold(
     assert {name: _rows(spark, path) for name, path in tables.items()} == before
 
 
+def test_compact_leaves_files_the_plan_does_not_count_as_small(
+    spark: Any, built: Path, base_config: Config, tmp_path: Path
+) -> None:
+    """OPTIMIZE rewrites exactly the files the plan counted (it sets Delta's minFileSize to
+    the plan's threshold): a file over it stays as it is, beside the packed small ones. Delta's
+    own default (1 GiB) would have packed all six into one."""
+    root = tmp_path / "wh"
+    tables = _warehouse(built, root)
+    config = replace(base_config, warehouse=replace(base_config.warehouse, dir=str(root)))
+    rows = [(10_000 + i, "2024-01-01") for i in range(20_000)]
+    _append(spark, tables["events"], rows, "id long, day string", partition="day")
+    day = (("day", "2024-01-01"),)
+    files = load_snapshot(table_location(str(tables["events"]), config.s3)).files
+    sizes = sorted(f.size for f in files if f.partition == day)
+    assert len(sizes) == 6 and sizes[-1] > 10 * sizes[-2]  # 5 one-row files and a large one
+    large = next(f.path for f in files if f.partition == day and f.size == sizes[-1])
+    threshold = sizes[-1] - 1
+    before = _rows(spark, tables["events"])
+    plan = plan_warehouse(str(root), config.s3, ["night_raw"], MIN_FILES, small_bytes=threshold)
+    events = next(t for t in plan.needed if t.table.qualified == "night_raw.events")
+    assert [(p.values, p.small_files) for p in events.partitions if p.values == day] == [(day, 5)]
+
+    compact(config, plan, lambda _: spark, progress=lambda _: None)
+    after = load_snapshot(table_location(str(tables["events"]), config.s3)).files
+    assert sorted(f.size > threshold for f in after if f.partition == day) == [False, True]
+    assert large in {f.path for f in after}  # the large file was not rewritten
+    assert _rows(spark, tables["events"]) == before
+    assert spark.conf.get("spark.databricks.delta.optimize.minFileSize", None) is None  # restored
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "olx_spark.cli", "compact", *args],

@@ -4,7 +4,12 @@ small files, smallest first, into bins of at most 1 GiB and leaves bins of one f
 from __future__ import annotations
 
 from olx_spark.sql_literals import sql_identifier, sql_string
-from olx_spark.storage.compaction_plan import plan_table, rewritable_files
+from olx_spark.storage.compaction_plan import (
+    BIN_BYTES,
+    SMALL_FILE_BYTES,
+    plan_table,
+    rewritable_files,
+)
 from olx_spark.storage.delta_log import DataFile, Snapshot
 from olx_spark.storage.warehouse_tables import WarehouseTable
 
@@ -55,3 +60,78 @@ def test_a_partition_of_large_files_is_not_planned_night_after_night() -> None:
 def test_sql_literals_and_identifiers_are_quoted() -> None:
     assert sql_string("it's a \\ path") == "'it\\'s a \\\\ path'"
     assert sql_identifier("s3a://b/wh/x.db/we`ird") == "`s3a://b/wh/x.db/we``ird`"
+
+
+def _optimize(
+    files: list[DataFile], partition: tuple[tuple[str, str | None], ...], min_file_size: int
+) -> list[DataFile]:
+    """What Delta's OPTIMIZE does to one partition, as its docs say: the files under
+    `min_file_size` packed smallest first into bins of at most 1 GiB, each bin of two or more
+    files rewritten as one file of their total size, the rest left as they are."""
+    kept = [f for f in files if f.partition != partition]
+    mine = [f for f in files if f.partition == partition]
+    small = sorted((f for f in mine if f.size < min_file_size), key=lambda f: f.size)
+    bins: list[list[DataFile]] = []
+    for data_file in small:
+        if bins and sum(f.size for f in bins[-1]) + data_file.size <= BIN_BYTES:
+            bins[-1].append(data_file)
+        else:
+            bins.append([data_file])
+    rewritten = [f for f in mine if f.size >= min_file_size]
+    for number, packed in enumerate(bins):
+        if len(packed) == 1:
+            rewritten.append(packed[0])
+        else:
+            path = f"{packed[0].path}.optimized-{number}"
+            rewritten.append(DataFile(path, sum(f.size for f in packed), partition))
+    return kept + rewritten
+
+
+def _nights(nightly: list[int], nights: int, small_bytes: int) -> tuple[list[DataFile], int, int]:
+    """`nights` nights appending files of these sizes to an unpartitioned table, `olx-spark
+    compact`'s plan carried out after each as OPTIMIZE would with the minFileSize it sets:
+    the files after, the bytes rewritten on the way, and the most files under `small_bytes`
+    left after any night's compaction."""
+    files: list[DataFile] = []
+    rewritten = most_small = 0
+    for night in range(nights):
+        files += [DataFile(f"n{night}-{i}.parquet", size, ()) for i, size in enumerate(nightly)]
+        snapshot = Snapshot(
+            version=night,
+            data_files=tuple(f.path for f in files),
+            partition_columns=(),
+            schema={"type": "struct", "fields": []},
+            configuration={},
+            files=tuple(files),
+        )
+        before = {f.path: f.size for f in files}
+        plan = plan_table(TABLE, snapshot, min_files=8, small_bytes=small_bytes)
+        for partition in plan.partitions:
+            files = _optimize(files, partition.values, min_file_size=small_bytes)
+        kept = {f.path for f in files}
+        rewritten += sum(size for path, size in before.items() if path not in kept)
+        assert sum(f.size for f in files) == sum(nightly) * (night + 1)  # no byte lost or doubled
+        most_small = max(most_small, sum(1 for f in files if f.size < small_bytes))
+    return files, rewritten, most_small
+
+
+def test_a_year_of_nights_keeps_files_bounded_and_rewrites_little() -> None:
+    """365 nights of a staging model's merge (3 files of 20 MiB a night, unpartitioned) with
+    `olx-spark compact` after each. Without compaction: 1,095 files after the year. With
+    Delta's default minFileSize (1 GiB) a packed file stays small until it reaches 1 GiB and is
+    rewritten night after night: few files, but over 7x the year's bytes rewritten. With the
+    128 MiB the plan counts and sets, a packed file (180 MiB here) is never rewritten again:
+    each byte is rewritten once."""
+    mib = 1024**2
+    year = 365 * 60 * mib  # 21.4 GiB
+    files, rewritten, most_small = _nights([20 * mib] * 3, 365, small_bytes=GIB)
+    assert len(files) <= 25 and rewritten > 7 * year
+    assert most_small > 8  # the packed files under 1 GiB: compacted again every night
+    files, rewritten, most_small = _nights([20 * mib] * 3, 365, small_bytes=SMALL_FILE_BYTES)
+    assert most_small < 8  # the threshold is never reached before the night's compaction
+    # By hand: 3, 6, then 9 small files on the third night -> one file of 180 MiB, never
+    # small again; so 121 such files after 363 nights, and the last 2 nights' 6 files.
+    packed = [f for f in files if f.size >= SMALL_FILE_BYTES]
+    assert [f.size for f in packed] == [180 * mib] * 121
+    assert len(files) == 121 + 6  # not 1,095
+    assert rewritten == 121 * 180 * mib  # each byte rewritten once, or not yet

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,8 +18,14 @@ from pathlib import Path
 import pytest
 
 from olx_spark.config import Config, WarehouseConfig
-from olx_spark.run_stamps import REPORT_STAMP, report_check, transform_check
-from olx_spark.storage.warehouse_state import Stamp, folder_digest, read_stamp, stamp_uri
+from olx_spark.run_stamps import REPORT_STAMP, RunCheck, report_check, transform_check
+from olx_spark.storage.warehouse_state import (
+    NEVER_WRITTEN,
+    Stamp,
+    folder_digest,
+    read_stamp,
+    stamp_uri,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,6 +127,111 @@ def test_transform_runs_until_stamped_then_only_when_something_changed(
     # A failed run forgets the stamp.
     transform_check(config, models_only=False).forget(config)  # type: ignore[union-attr]
     assert not transform_check(config, models_only=False).up_to_date  # type: ignore[union-attr]
+
+
+def test_what_changed_since_the_stamp_when_only_raw_tables_did(
+    config: Config, project: Path
+) -> None:
+    """`changed` names the raw tables read at another version than the stamped build read
+    them (the transform then builds only what is downstream of them); anything else that
+    changed makes it None (a whole run)."""
+    wh = built(config)
+
+    def check() -> RunCheck:
+        found = transform_check(config, models_only=False)
+        assert found is not None
+        return found
+
+    assert check().changed is None  # never stamped
+    check().record(config)
+    assert check().changed == () and check().up_to_date
+    commit(wh, "acme_raw", "raw__logs", 2)  # a new day
+    commit(wh, "acme_raw", "raw__pages", 0)  # a raw table that did not exist
+    assert check().changed == ("acme_raw.raw__logs", "acme_raw.raw__pages")
+    assert not check().up_to_date
+    # a raw table created and never written (the transform makes the course tables of both
+    # platforms) holds nothing new for any model; its first rows are a change
+    empty = wh / "acme_raw.db" / "raw__other_platform" / "_delta_log"
+    empty.mkdir(parents=True)
+    (empty / f"{0:020d}.json").write_text(
+        json.dumps({"commitInfo": {"operation": "CREATE TABLE"}})
+        + "\n"
+        + json.dumps({"metaData": {"id": "x"}})
+        + "\n"
+    )
+    assert check().read["acme_raw.raw__other_platform"] == NEVER_WRITTEN
+    assert check().changed == ("acme_raw.raw__logs", "acme_raw.raw__pages")
+    # compaction of an unchanged raw table is no change
+    commit(wh, "acme_raw", "raw__blocks", 1, data_change=False)
+    assert check().changed == ("acme_raw.raw__logs", "acme_raw.raw__pages")
+    check().record(config)
+    assert check().changed == ()
+    commit(wh, "acme_raw", "raw__other_platform", 1)
+    assert check().changed == ("acme_raw.raw__other_platform",)
+    check().record(config)
+
+    # Whatever else changed, the whole project runs.
+    commit(wh, "acme_raw", "raw__logs", 3)
+    commit(wh, "acme_marts", "marts__days", 1)  # a model table written by someone else
+    assert check().changed is None
+    check().record(config)
+    commit(wh, "acme_raw", "raw__logs", 4)
+    (project / "models" / "m.sql").write_text("select 3\n")  # a model edited
+    assert check().changed is None
+    check().record(config)
+    commit(wh, "acme_raw", "raw__logs", 5)
+    assert transform_check(config, models_only=True).changed is None  # type: ignore[union-attr]
+    check().forget(config)  # a failed or killed build
+    assert check().changed is None
+    check().record(config)
+    shutil.rmtree(wh / "acme_raw.db" / "raw__pages")  # a table read then is gone
+    assert check().changed is None
+    check().record(config)
+    shutil.rmtree(wh / "acme_marts.db" / "marts__days")  # a model table dropped
+    assert check().changed is None
+
+
+def test_the_models_downstream_of_changed_raw_tables_by_dbt_source(tmp_path: Path) -> None:
+    """Selectors come from the project's source declarations (an `identifier` is the
+    table's name in the warehouse); tables no source declares select nothing."""
+    from olx_spark.transform import declared_sources, downstream_selectors
+
+    models = tmp_path / "models" / "staging"
+    models.mkdir(parents=True)
+    (models / "_sources.yml").write_text(
+        "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: logs\n"
+        "      - name: blocks\n        identifier: raw__blocks_v2\n"
+        "  - name: other\n    tables:\n      - name: pages\n"
+    )
+    (models / "_models.yml").write_text("version: 2\nmodels:\n  - name: stg__logs\n")
+    assert declared_sources(tmp_path) == {
+        "logs": "source:raw.logs",
+        "raw__blocks_v2": "source:raw.blocks",
+        "pages": "source:other.pages",
+    }
+    changed = ("s_raw.raw__blocks_v2", "s_raw.logs", "s_raw.bad_lines", "s_raw.pages")
+    assert downstream_selectors(changed, tmp_path) == [
+        "source:other.pages+",
+        "source:raw.blocks+",
+        "source:raw.logs+",
+    ]
+    assert downstream_selectors(("s_raw.bad_lines",), tmp_path) == []
+
+
+def test_the_project_declares_every_raw_table_the_staging_models_read() -> None:
+    """The real project: each raw table a staging model reads is a declared source, so a
+    change to it selects its models."""
+    from olx_spark.transform import declared_sources
+
+    sources = declared_sources(REPO / "dbt")
+    for table in (
+        "raw__edxorg__s3__tracking_logs",
+        "raw__edxorg__s3__course_xml_blocks",
+        "raw__openedx__s3__course_xml_archives",
+        "raw__edxorg__s3__tables__auth_user",
+        "xapi__statements",
+    ):
+        assert sources[table] == f"source:ol_warehouse_raw_data.{table}"
 
 
 def test_no_model_tables_means_not_built(config: Config, project: Path) -> None:

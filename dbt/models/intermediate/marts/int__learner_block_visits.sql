@@ -25,7 +25,10 @@ with events as (
     select * from {{ ref('int__course_blocks__ordered') }}
 )
 
-, courseware_paths as (
+, event_references as (
+    -- one pass over the events, each giving up to four page references (null where the event
+    -- names none): the subsection a sequence navigation went to (`id`), the block its context
+    -- names (any activity), and the chapter and subsection url_names of a courseware URL
     select
         courserun_id
         , user_id
@@ -38,8 +41,32 @@ with events as (
             , '/courseware/([^/?#]+)(/([^/?#]+))?'
             , 0
         ) as courseware_path
+        , case
+            when event_name in ('seq_goto', 'seq_next', 'seq_prev') or event_name like 'edx.ui.lms.sequence.%'
+                then get_json_object(event_json, '$.id')
+        end as navigated_block_ref
+        , case when is_activity then get_json_object(context_json, '$.module.usage_key') end
+            as context_block_ref
+        , is_navigation
     from events
-    where is_navigation
+    where
+        is_activity
+        or is_navigation
+        or event_name in ('seq_goto', 'seq_next', 'seq_prev')
+        or event_name like 'edx.ui.lms.sequence.%'
+)
+
+, page_references as (
+    select
+        courserun_id
+        , user_id
+        , explode(array(
+            navigated_block_ref
+            , context_block_ref
+            , case when is_navigation then regexp_extract(courseware_path, '/courseware/([^/?#]+)', 1) end
+            , case when is_navigation then regexp_extract(courseware_path, '/courseware/[^/?#]+/([^/?#]+)', 1) end
+        )) as block_ref
+    from event_references
 )
 
 , block_references as (
@@ -51,19 +78,8 @@ with events as (
     from video_events
     where video_action = 'play'
     union all
-    select courserun_id, user_id, get_json_object(event_json, '$.id') as block_ref, 'page' as visit_kind
-    from events
-    where event_name in ('seq_goto', 'seq_next', 'seq_prev') or event_name like 'edx.ui.lms.sequence.%'
-    union all
-    select courserun_id, user_id, get_json_object(context_json, '$.module.usage_key') as block_ref, 'page' as visit_kind
-    from events
-    where is_activity
-    union all
-    select courserun_id, user_id, regexp_extract(courseware_path, '/courseware/([^/?#]+)', 1) as block_ref, 'page' as visit_kind
-    from courseware_paths
-    union all
-    select courserun_id, user_id, regexp_extract(courseware_path, '/courseware/[^/?#]+/([^/?#]+)', 1) as block_ref, 'page' as visit_kind
-    from courseware_paths
+    select courserun_id, user_id, block_ref, 'page' as visit_kind
+    from page_references
     union all
     select courserun_id, user_id, block_id as block_ref, 'page' as visit_kind
     from modules
