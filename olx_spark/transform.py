@@ -81,9 +81,9 @@ def dbt_base_schema(raw_schema: str) -> str:
 
 
 def declared_sources(project_dir: Path | None = None) -> dict[str, str]:
-    """Every raw table a dbt source declares (its name in the warehouse: the `identifier`,
-    else the table's name) -> its selector `source:{source}.{table}`, read from the project's
-    YAML files (models/staging/_sources.yml declares them, once)."""
+    """Every raw table a dbt source declares (its name in the warehouse, lower case: the
+    `identifier`, else the table's name) -> its selector `source:{source}.{table}`, read from
+    the project's YAML files (models/staging/_sources.yml declares them, once)."""
     import yaml
 
     project = project_dir or dbt_project_dir()
@@ -93,17 +93,43 @@ def declared_sources(project_dir: Path | None = None) -> dict[str, str]:
         for source in document.get("sources") or ():
             for table in source.get("tables") or ():
                 name = table["name"]
-                selectors[table.get("identifier") or name] = f"source:{source['name']}.{name}"
+                warehouse_name = str(table.get("identifier") or name).lower()
+                selectors[warehouse_name] = f"source:{source['name']}.{name}"
     return selectors
 
 
-def downstream_selectors(changed: Sequence[str], project_dir: Path | None = None) -> list[str]:
+def downstream_selectors(
+    changed: Sequence[str], project_dir: Path | None = None
+) -> tuple[list[str], list[str]]:
     """dbt `--select` for the models (and their tests) downstream of the changed raw tables
-    (`schema.table` names): `source:{source}.{table}+` for each one a source declares; tables
-    no source declares (ledgers of bad lines, skipped events) select nothing."""
+    (`schema.table` names): `source:{source}.{table}+` for each one a source declares; and
+    the changed tables no source declares (a model cannot read them through dbt's graph, so
+    nothing says what they reach: the caller builds every model)."""
     sources = declared_sources(project_dir)
-    names = {table.rsplit(".", 1)[-1] for table in changed}
-    return sorted(f"{sources[name]}+" for name in names if name in sources)
+    names = {table.rsplit(".", 1)[-1].lower() for table in changed}
+    undeclared = sorted(name for name in names if name not in sources)
+    return sorted(f"{sources[name]}+" for name in names if name in sources), undeclared
+
+
+def changed_only(
+    changed: Sequence[str], read: int, models_only: bool, project_dir: Path | None = None
+) -> tuple[list[str], str]:
+    """For a build after which only the raw tables `changed` (of `read`) moved: dbt's
+    `--select` of what is downstream of them ([]: every model, when a changed table is one no
+    source declares) and what to tell the user."""
+    selectors, undeclared = downstream_selectors(changed, project_dir)
+    names = ", ".join(table.rsplit(".", 1)[-1] for table in changed)
+    said = f"olx-spark transform: {len(changed)} of {read} raw tables changed since the last build"
+    if undeclared:
+        return [], (
+            f"{said} ({names}); no dbt source declares {', '.join(undeclared)}: building "
+            "every model"
+        )
+    return selectors, (
+        f"{said} ({names}): building only the models downstream of them"
+        f"{'' if models_only else ' and their tests'} (every other model would read what it "
+        "read then; --all-models builds every model)"
+    )
 
 
 def dbt_schema(config: Config, layer: str) -> str:
@@ -334,14 +360,11 @@ def transform_command(
         )
         return 0
     if check is not None and check.changed and not all_models:
-        select = downstream_selectors(check.changed)
-        names = ", ".join(table.rsplit(".", 1)[-1] for table in check.changed)
-        say(
-            f"olx-spark transform: {len(check.changed)} of {len(check.read)} raw tables changed "
-            f"since the last build ({names}): building only the models downstream of them"
-            f"{'' if models_only else ' and their tests'} (every other model would read what "
-            "it read then; --all-models builds every model)"
-        )
+        selectors, message = changed_only(check.changed, len(check.read), models_only)
+        say(message)
+        if selectors:
+            # eager: a test of a selected model runs even if it also reads an unselected one
+            select, extra = selectors, [*extra, "--indirect-selection", "eager"]
     if check is not None:
         check.forget(config)  # until this run has built what it has to
     code = run_transform(config, select=select, extra=extra, target=target)

@@ -47,14 +47,22 @@ def test_rewritable_files_follow_deltas_bins() -> None:
 def test_a_partition_of_large_files_is_not_planned_night_after_night() -> None:
     big = int(0.6 * GIB)
     snapshot = _snapshot({"2024-01-01": [big] * 8, "2024-01-02": [100] * 8, "2024-01-03": [7] * 3})
-    plan = plan_table(TABLE, snapshot, min_files=8)
+    # with OPTIMIZE's own default (every file under 1 GiB is small): the 0.6 GiB files are
+    # small, but no two share a bin, so their partition is not planned
+    plan = plan_table(TABLE, snapshot, min_files=8, small_bytes=GIB)
     assert [(p.values, p.small_files, p.small_bytes) for p in plan.partitions] == [
         ((("d", "2024-01-02"),), 8, 800)
     ]
     assert plan.predicate() == "(`d` = '2024-01-02')"
     assert (plan.files, plan.partition_count, plan.most_small_files) == (19, 3, 8)
-    # files of 1 GiB or more are not small: not counted, not rewritten
-    assert plan_table(TABLE, _snapshot({"x": [GIB] * 9}), min_files=8).partitions == ()
+    # files at the threshold or over are not small: not counted, not rewritten
+    assert plan_table(TABLE, _snapshot({"x": [GIB] * 9}), small_bytes=GIB).partitions == ()
+    # the plan's own threshold (128 MiB): the 0.6 GiB files are not even counted
+    large = _snapshot({"2024-01-01": [big] * 8})
+    assert plan_table(TABLE, large, small_bytes=GIB).most_small_files == 8
+    assert plan_table(TABLE, large).most_small_files == 0
+    assert plan_table(TABLE, _snapshot({"x": [SMALL_FILE_BYTES] * 9})).partitions == ()
+    assert len(plan_table(TABLE, _snapshot({"x": [SMALL_FILE_BYTES - 1] * 9})).partitions) == 1
 
 
 def test_sql_literals_and_identifiers_are_quoted() -> None:

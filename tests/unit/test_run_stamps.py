@@ -193,14 +193,14 @@ def test_what_changed_since_the_stamp_when_only_raw_tables_did(
 
 def test_the_models_downstream_of_changed_raw_tables_by_dbt_source(tmp_path: Path) -> None:
     """Selectors come from the project's source declarations (an `identifier` is the
-    table's name in the warehouse); tables no source declares select nothing."""
-    from olx_spark.transform import declared_sources, downstream_selectors
+    table's name in the warehouse); a changed table no source declares means every model."""
+    from olx_spark.transform import changed_only, declared_sources, downstream_selectors
 
     models = tmp_path / "models" / "staging"
     models.mkdir(parents=True)
     (models / "_sources.yml").write_text(
         "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: logs\n"
-        "      - name: blocks\n        identifier: raw__blocks_v2\n"
+        "      - name: blocks\n        identifier: RAW__Blocks_v2\n"
         "  - name: other\n    tables:\n      - name: pages\n"
     )
     (models / "_models.yml").write_text("version: 2\nmodels:\n  - name: stg__logs\n")
@@ -209,29 +209,46 @@ def test_the_models_downstream_of_changed_raw_tables_by_dbt_source(tmp_path: Pat
         "raw__blocks_v2": "source:raw.blocks",
         "pages": "source:other.pages",
     }
-    changed = ("s_raw.raw__blocks_v2", "s_raw.logs", "s_raw.bad_lines", "s_raw.pages")
-    assert downstream_selectors(changed, tmp_path) == [
-        "source:other.pages+",
-        "source:raw.blocks+",
-        "source:raw.logs+",
-    ]
-    assert downstream_selectors(("s_raw.bad_lines",), tmp_path) == []
+    declared = ("s_raw.raw__blocks_v2", "s_raw.logs", "s_raw.pages")
+    selectors = ["source:other.pages+", "source:raw.blocks+", "source:raw.logs+"]
+    assert downstream_selectors(declared, tmp_path) == (selectors, [])
+    assert changed_only(declared, 9, models_only=True, project_dir=tmp_path) == (
+        selectors,
+        "olx-spark transform: 3 of 9 raw tables changed since the last build (raw__blocks_v2, "
+        "logs, pages): building only the models downstream of them (every other model would "
+        "read what it read then; --all-models builds every model)",
+    )
+    assert "of them and their tests (" in changed_only(declared, 9, False, tmp_path)[1]
+    mixed = ("s_raw.logs", "s_raw.email_opt_in")
+    assert downstream_selectors(mixed, tmp_path) == (["source:raw.logs+"], ["email_opt_in"])
+    assert changed_only(mixed, 9, models_only=False, project_dir=tmp_path) == (
+        [],
+        "olx-spark transform: 2 of 9 raw tables changed since the last build (logs, "
+        "email_opt_in); no dbt source declares email_opt_in: building every model",
+    )
 
 
-def test_the_project_declares_every_raw_table_the_staging_models_read() -> None:
-    """The real project: each raw table a staging model reads is a declared source, so a
-    change to it selects its models."""
+def test_the_project_declares_the_raw_tables_the_jobs_write() -> None:
+    """The real project: every table the four jobs write (the course tables of both
+    platforms, the package, tracking log and xAPI tables; the package dump tables the staging
+    models read) is a declared source, so a change to it selects what reads it."""
+    from olx_spark.olx.tables import ENTITIES, PLATFORMS, course_table_name
+    from olx_spark.packages import tables as packages
+    from olx_spark.tracking import tables as tracking
     from olx_spark.transform import declared_sources
+    from olx_spark.xapi import tables as xapi
 
+    written = [course_table_name(p, e) for p in PLATFORMS for e in ENTITIES]
+    written += [packages.COURSE_STRUCTURE_TABLE, packages.FORUM_TABLE]
+    written += [packages.BAD_LINES_TABLE, packages.LEDGER_TABLE]
+    written += [tracking.EVENTS_TABLE, tracking.BAD_LINES_TABLE, tracking.LEDGER_TABLE]
+    written += [xapi.STATEMENTS_TABLE, xapi.SKIPPED_TABLE, xapi.LEDGER_TABLE]
+    read_dumps = ("auth_user", "auth_userprofile", "student_courseenrollment", "user_id_map")
+    written += [packages.dump_table_name(t) for t in read_dumps]
     sources = declared_sources(REPO / "dbt")
-    for table in (
-        "raw__edxorg__s3__tracking_logs",
-        "raw__edxorg__s3__course_xml_blocks",
-        "raw__openedx__s3__course_xml_archives",
-        "raw__edxorg__s3__tables__auth_user",
-        "xapi__statements",
-    ):
-        assert sources[table] == f"source:ol_warehouse_raw_data.{table}"
+    assert {t: sources.get(t) for t in written} == {
+        t: f"source:ol_warehouse_raw_data.{t}" for t in written
+    }
 
 
 def test_no_model_tables_means_not_built(config: Config, project: Path) -> None:
