@@ -170,9 +170,9 @@ def changed_tables(
     settings: dict[str, Any],
 ) -> tuple[str, ...] | None:
     """The tables read now at another version than the stamped run read them (new ones
-    included, unless never written), sorted, when all else is as that run left it (empty: nothing changed); None
-    when only a whole run is safe: no stamp, other settings, a written table changed or gone,
-    or a table read then is gone now."""
+    included, unless never written), sorted, when all else is as that run left it (empty:
+    nothing changed); None when only a whole run is safe: no stamp, other settings, a written
+    table changed or gone, or a table read then is gone now."""
     if (
         stamp is None
         or not written_now
