@@ -302,15 +302,11 @@ def run_dbt(config: Config, args: list[str], target: str = DBT_TARGET) -> int:
         return _invoke(config, args, target)
     if target != DBT_TARGET:
         raise ValueError(f"dbt target must be one of {', '.join(TARGETS)}, not {target!r}")
+    from olx_spark.spark.session import conf_restored
+
     spark = prepare_session(config)
-    ansi = spark.conf.get(ANSI_KEY, None)
-    try:
+    with conf_restored(spark, ANSI_KEY):  # dbt-spark sets it for its statements
         return _invoke(config, args, target)
-    finally:
-        if ansi is None:
-            spark.conf.unset(ANSI_KEY)
-        else:
-            spark.conf.set(ANSI_KEY, ansi)
 
 
 def run_transform(

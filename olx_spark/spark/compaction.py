@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from olx_spark.config import Config
 from olx_spark.olx.tables import PLATFORMS
 from olx_spark.spark import run_lock
+from olx_spark.spark.session import conf_restored
 from olx_spark.sql_literals import sql_identifier
 from olx_spark.storage.compaction_plan import MIN_FILE_SIZE_CONF, TablePlan, WarehousePlan
 
@@ -139,30 +140,19 @@ def compact(
 ) -> list[TableResult]:
     """Rewrite the planned partitions of each table (and VACUUM it if asked), holding every run
     lock of the warehouse. `session` starts Spark (called only here, only with work to do)."""
-    results = []
     with run_lock.run_turn(config, *every_job_lock()):
         spark = session(config)
-        before = spark.conf.get(MIN_FILE_SIZE_CONF, None)
-        spark.conf.set(MIN_FILE_SIZE_CONF, str(plan.small_bytes))  # the files the plan counted
-        try:
-            _optimize_planned(spark, plan, vacuum, progress, results)
-        finally:
-            if before is None:
-                spark.conf.unset(MIN_FILE_SIZE_CONF)
-            else:
-                spark.conf.set(MIN_FILE_SIZE_CONF, before)
-    return results
+        with conf_restored(spark, MIN_FILE_SIZE_CONF):
+            spark.conf.set(MIN_FILE_SIZE_CONF, str(plan.small_bytes))  # the files it counted
+            return _optimize_planned(spark, plan, vacuum, progress)
 
 
 def _optimize_planned(
-    spark: SparkSession,
-    plan: WarehousePlan,
-    vacuum: bool,
-    progress: Callable[[str], None],
-    results: list[TableResult],
-) -> None:
-    """OPTIMIZE (and VACUUM) each planned table in turn, its result appended to `results`; the
-    first failure is recorded in its result and ends the run."""
+    spark: SparkSession, plan: WarehousePlan, vacuum: bool, progress: Callable[[str], None]
+) -> list[TableResult]:
+    """OPTIMIZE (and VACUUM) each planned table in turn; the first failure is recorded in its
+    result and ends the run."""
+    results = []
     for index, table_plan in enumerate(plan.needed, start=1):
         started = time.monotonic()
         name = table_plan.table.qualified
@@ -181,3 +171,4 @@ def _optimize_planned(
             break
         finally:
             result.seconds = time.monotonic() - started
+    return results

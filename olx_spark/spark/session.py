@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -214,3 +216,17 @@ def get_session(config: Config) -> SparkSession:
             raise
         raise clear from exc
     return spark
+
+
+@contextmanager
+def conf_restored(spark: SparkSession, key: str) -> Iterator[None]:
+    """On leaving the block, the runtime setting `key` has the value it had on entering again
+    (unset if it had none), whatever the block or what it called set it to."""
+    before = spark.conf.get(key, None)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)

@@ -240,35 +240,41 @@ def _changes_data(text: str) -> bool:
     return False
 
 
-def created_empty(location: TableLocation) -> bool:
-    """Whether the table's whole log is its first commit and that commit adds no file: a
-    `CREATE TABLE` nobody has written to yet."""
-    commits, checkpoints = _log_listing(location)
-    if checkpoints or set(commits) != {0}:
-        return False
-    with location.filesystem.open_input_stream(commits[0]) as stream:
-        lines = stream.read().decode("utf-8").splitlines()
-    return not any("add" in json.loads(line) for line in lines if line.strip())
-
-
 def data_version(location: TableLocation, look_back: int = 20) -> int:
     """The latest version whose commit changed the table's data, schema or properties: a
     compaction's commits (files rewritten, `dataChange: false`) are stepped over, looking back
     at most `look_back` commits. Reads only those commits' files (usually one)."""
+    return _last_data_change(location, look_back)[0]
+
+
+def written_version(location: TableLocation, look_back: int = 20) -> int | None:
+    """`data_version`, or None for a table never written: its whole log is its first commit
+    and that commit (a `CREATE TABLE`) adds no file. One listing of the log, as
+    `data_version`."""
+    version, only_commit = _last_data_change(location, look_back)
+    if only_commit is not None and not any(
+        "add" in json.loads(line) for line in only_commit.splitlines() if line.strip()
+    ):
+        return None
+    return version
+
+
+def _last_data_change(location: TableLocation, look_back: int) -> tuple[int, str | None]:
+    """`data_version`'s version, and the text of commit 0 when it is the log's only file (read
+    on the way), else None."""
     commits, checkpoints = _log_listing(location)
     if not commits and not checkpoints:
         raise UnsupportedDeltaTable(f"empty Delta log at {location.path}/{LOG_DIR}")
     version = max([*commits, *checkpoints])
     for _ in range(look_back):
         if version not in commits:
-            return version
+            return version, None
         with location.filesystem.open_input_stream(commits[version]) as stream:
-            if _changes_data(stream.read().decode("utf-8")):
-                return version
+            text = stream.read().decode("utf-8")
+        if _changes_data(text) or version == 0:
+            return version, text if not checkpoints and set(commits) == {0} else None
         version -= 1
-        if version < 0:
-            return 0
-    return version
+    return version, None
 
 
 def load_snapshot(location: TableLocation) -> Snapshot:

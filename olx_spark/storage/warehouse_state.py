@@ -4,9 +4,9 @@ A night with nothing new should end in seconds (issue 17). The ingest jobs alrea
 Spark when their ledgers hold every file. `olx-spark transform` and `olx-spark report` read
 tables, not files, so they remember what the tables looked like: after a successful run each
 writes a *stamp*, every table it read at its latest Delta version that changed its data (the
-log folder's listing and, usually, its last commit: `delta_log.data_version`, so that
-`olx-spark compact`'s rewrites do not count), every table it wrote at that version afterwards, and whatever else decides the result (the dbt project's files, the
-report's options, olx-spark's version). The next run compares the stamp with the warehouse:
+log folder's listing and, usually, its last commit: `delta_log.written_version`, so that
+`olx-spark compact`'s rewrites do not count), every table it wrote at that version afterwards,
+and whatever else decides the result (the dbt project's files, the report's options, olx-spark's version). The next run compares the stamp with the warehouse:
 all equal means nothing to do, and Spark is not started. Any difference (a new raw commit, a
 mart rebuilt or dropped, an edited model, a table that cannot be listed) and the run goes
 ahead as usual. Every writer of these tables commits through Delta, so a new version is the
@@ -34,11 +34,9 @@ import pyarrow.fs as pafs
 
 from olx_spark.config import S3Config
 from olx_spark.storage.delta_log import (
-    TableLocation,
     UnsupportedDeltaTable,
-    created_empty,
-    data_version,
     table_location,
+    written_version,
 )
 from olx_spark.storage.warehouse_tables import list_tables
 
@@ -54,19 +52,17 @@ class StateUnavailable(Exception):
     """The warehouse cannot be listed without Spark: the command just runs."""
 
 
-def _stamped_version(location: TableLocation) -> int:
-    version = data_version(location)
-    return NEVER_WRITTEN if version == 0 and created_empty(location) else version
-
-
 def table_versions(warehouse: str, s3: S3Config, schemas: Iterable[str]) -> dict[str, int]:
-    """`schema.table` -> the latest Delta version that changed its data (`data_version`: a
+    """`schema.table` -> the latest Delta version that changed its data (`written_version`: a
     compaction's rewrite does not count), or `NEVER_WRITTEN` for a table created and never
     written, for every Delta table of `schemas`."""
     wanted = list(schemas)
     try:
         tables = list_tables(warehouse, s3, wanted)
-        return {f"{t.schema}.{t.name}": _stamped_version(table_location(t.uri, s3)) for t in tables}
+        versions = {
+            f"{t.schema}.{t.name}": written_version(table_location(t.uri, s3)) for t in tables
+        }
+        return {table: NEVER_WRITTEN if v is None else v for table, v in versions.items()}
     except (UnsupportedDeltaTable, OSError, ValueError) as exc:
         raise StateUnavailable(str(exc)) from exc
 
