@@ -80,13 +80,20 @@ def job_command(corpus: Path, warehouse: Path, config: Path) -> list[str]:
     ]
 
 
+def _toml_value(text: str) -> int | bool:
+    """An `--ingest` value: an integer, or true / false."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return int(text)
+
+
 def write_config(
-    path: Path, master: str, spark_conf: dict[str, str], ingest: dict[str, int] | None = None
+    path: Path, master: str, spark_conf: dict[str, str], ingest: dict[str, int | bool] | None = None
 ) -> None:
     lines = ["[spark]", f"master = {json.dumps(master)}", "", "[spark.conf]"]
     lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in spark_conf.items()]
     if ingest:
-        lines += ["", "[ingest]"] + [f"{k} = {v}" for k, v in ingest.items()]
+        lines += ["", "[ingest]"] + [f"{k} = {str(v).lower()}" for k, v in ingest.items()]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -358,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an [ingest] setting for the job, e.g. max_parse_tasks=16 (repeatable)",
+        help="an [ingest] setting for the job, e.g. max_parse_tasks=16 or direct_writes=false"
+        " (repeatable)",
     )
     parser.add_argument(
         "--pin-cpus",
@@ -402,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
 
     masters: list[str] = args.master or ["local[2]"]
     spark_conf = dict(kv.split("=", 1) for kv in args.spark_conf)
-    ingest = {k: int(v) for k, v in (kv.split("=", 1) for kv in args.ingest)}
+    ingest = {k: _toml_value(v) for k, v in (kv.split("=", 1) for kv in args.ingest)}
     env = dict(os.environ)
     if args.whatif:
         spark_conf["spark.python.daemon.module"] = "whatif_daemon"

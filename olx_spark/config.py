@@ -76,6 +76,11 @@ class IngestConfig:
     # local or shared path, s3:// / s3a://, or a URI pyarrow can write (not dbfs:/; on
     # Databricks use the /dbfs/... mount).
     staging_dir: str = ""
+    # The tasks write the content tables' Parquet files straight into the tables' folders and
+    # the driver only commits them (olx_spark.storage.delta_files), where the tables are local
+    # or on S3 and the session has open-source Delta's API; false: the tasks stage the rows and
+    # Spark writes the tables (one more read and write of every row, by the JVM).
+    direct_writes: bool = True
 
 
 @dataclass(frozen=True)

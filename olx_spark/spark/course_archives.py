@@ -40,11 +40,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 from pyspark.broadcast import Broadcast
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from olx_spark.config import Config, S3Config
-from olx_spark.olx.arrow import ARCHIVE_URI, KIND, ArchiveSource, entity_batches, file_schema
+from olx_spark.olx.arrow import ArchiveSource, entity_batches
 from olx_spark.olx.model import ArchiveError, Limits, ParsedArchive
 from olx_spark.olx.tables import (
     CONTENT_ENTITIES,
@@ -54,27 +54,33 @@ from olx_spark.olx.tables import (
     STATUS_LOADED,
     course_table_name,
 )
+from olx_spark.spark.course_writes import (
+    CourseArchiveJob,
+    CourseDataFiles,
+    _duplicates_in_run,
+    staged_file_rows,
+    table_target,
+    write_course_rows,
+)
 from olx_spark.spark.delta import (
     add_missing_columns,
-    append_ledger_rows,
+    catalog_location,
     delete_path,
     ensure_table,
-    last_written_rows,
-    qualified,
-    replace_rows,
     table_location,
 )
+from olx_spark.spark.delta_commit import can_commit_files, python_writable
 from olx_spark.spark.precheck import IngestOutcome, read_ledger_columns, run_unless_nothing_new
 from olx_spark.spark.run_lock import course_archives
 from olx_spark.spark.schemas import spark_schema, spark_schema_of
-from olx_spark.spark.session import local_table_location
-from olx_spark.spark.side_by_side import done, run_side_by_side, start_beside
+from olx_spark.spark.side_by_side import done, start_beside
 from olx_spark.spark.tasks import TaskSizing, pack_tasks, task_input_frame
+from olx_spark.storage.delta_files import DeltaFiles, TableTarget
 from olx_spark.storage.delta_log import read_columns
 from olx_spark.storage.delta_log import table_location as delta_log_location
 from olx_spark.storage.listing import SourceFile, list_source
 from olx_spark.storage.reading import open_uri
-from olx_spark.storage.staged_files import MANIFEST_SCHEMA, StagedFiles, run_folder
+from olx_spark.storage.staged_files import MANIFEST_SCHEMA, StagedFiles, manifest_batch, run_folder
 from olx_spark.summary import FileWarning, IngestSummary
 
 LOG = logging.getLogger(__name__)
@@ -97,22 +103,6 @@ TABLE_COMMENTS = {
     "pages": "One row per about/info/tabs/custom page of a course archive.",
     "static_files": "One row per static file of a course archive (hashed, bytes not kept).",
 }
-
-
-@dataclass(frozen=True)
-class CourseArchiveJob:
-    """What one run of the course archive job needs (all picklable, shipped to executors)."""
-
-    source: str
-    platform: str
-    source_system: str
-
-    def table(self, config: Config, entity: str) -> str:
-        return qualified(config.warehouse.raw_schema, course_table_name(self.platform, entity))
-
-    def local_location(self, config: Config, entity: str) -> str:
-        """Where a local session keeps the table (the catalog is asked when Spark runs)."""
-        return local_table_location(config, course_table_name(self.platform, entity))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,14 +138,18 @@ def parse_partition(
     s3: S3Config,
     known_shas: Broadcast[frozenset[str]],
     staging: str,
+    targets: Mapping[str, TableTarget] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Parse this task's archives, write each table's rows to staging files of its own
-    (`StagedFiles`) and return their manifest: nothing but file names crosses into the JVM."""
+    """Parse this task's archives, write each table's rows to files of its own and return
+    their manifest: nothing but file names crosses into the JVM. The tables in `targets` get
+    their data files in the table's folder, for the driver to commit (`DeltaFiles`); the others
+    (all, without `targets`) staging files (`StagedFiles`)."""
     from pyspark import TaskContext
 
     context = TaskContext.get()
     tag = f"{context.partitionId()}-{context.attemptNumber()}" if context else "driver"
     staged = StagedFiles(staging, tag, s3)
+    direct = DeltaFiles(targets or {}, tag, s3)
     for batch in batches:
         for row in batch.to_pylist():
             source = ArchiveSource(row["uri"], row["size"], row["modified_at"])
@@ -171,8 +165,11 @@ def parse_partition(
                 retrieved_at=retrieved_at,
                 status=status,
             ):
-                staged.add(entity, rows)
-    yield staged.close()
+                if targets and entity in targets:
+                    direct.add(entity, rows, source.uri)
+                else:
+                    staged.add(entity, rows)
+    yield manifest_batch(staged.entries() + direct.entries())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,13 +192,6 @@ LEDGER_COLUMNS = [
     "status",
 ]
 LedgerRow = tuple[str, int, int | None, str | None, str | None]  # modified_at in microseconds
-# A file as listed; a row for it with a hash is final (`ledger_state`; without one it is retried).
-LEDGER_IDENTITY = ("archive_uri", "archive_size_bytes", "archive_modified_at")
-
-
-def _read_for_good(col: Callable[[str], Column]) -> Column:
-    """`ledger_state`'s rule as a Spark condition: a row with a hash needs no further reading."""
-    return F.coalesce(col("archive_sha256"), F.lit("")) != ""
 
 
 def ledger_state(rows: Iterable[LedgerRow]) -> LedgerState:
@@ -294,119 +284,14 @@ def ensure_tables(spark: SparkSession, config: Config, job: CourseArchiveJob) ->
 
 
 def prepare_tables(spark: SparkSession, config: Config, job: CourseArchiveJob) -> dict[str, str]:
-    """`ensure_tables`, then each table's location by entity. Asking Delta for a location loads
-    the table's snapshot, which the writes then find cached: done beside the parse, that is
-    seconds of a cold JVM's work the writes no longer wait for."""
+    """`ensure_tables`, then each table's location by entity. Where the tasks write data files
+    (`ingest.direct_writes`), the parse waits for this: the locations come from the catalog
+    alone (`catalog_location`). Otherwise this runs beside the parse and asks Delta, which
+    loads each table's snapshot for the writes to find cached (seconds of a cold JVM's work
+    they no longer wait for)."""
     ensure_tables(spark, config, job)
-    return {entity: table_location(spark, job.table(config, entity)) for entity in ENTITIES}
-
-
-def _duplicates_in_run(rows: list[Any]) -> set[str]:
-    """URIs of loaded archives whose bytes another archive of this run (first by URI) has."""
-    first: dict[str, str] = {}
-    dupes = set()
-    for r in sorted(rows, key=lambda r: r["archive_uri"]):
-        if r["status"] != STATUS_LOADED:
-            continue
-        if r["archive_sha256"] in first:
-            dupes.add(r["archive_uri"])
-        else:
-            first[r["archive_sha256"]] = r["archive_uri"]
-    return dupes
-
-
-StagedRows = Callable[[str], DataFrame]
-"""A course table's staged rows: `archive_uri` (the archive they came from) and the table's
-columns (`olx_spark.olx.arrow.file_schema`)."""
-
-
-def wide_staged_rows(staged: DataFrame) -> StagedRows:
-    """The rows of each table in the wide staging layout (`olx_spark.olx.arrow.staging_schema`,
-    as the data package job stages course exports)."""
-
-    def rows(entity: str) -> DataFrame:
-        columns = [f"{entity}.*"] if entity == "archives" else [ARCHIVE_URI, f"{entity}.*"]
-        return staged.where(F.col(KIND) == entity).select(*columns)
-
-    return rows
-
-
-def _ledger_frame(archives: DataFrame, duplicates: set[str]) -> DataFrame:
-    """This run's ledger rows, with in-run duplicates marked (no shuffle: a literal set)."""
-    if not duplicates:
-        return archives
-    status = (
-        F.when(F.col("archive_uri").isin(sorted(duplicates)), F.lit(STATUS_DUPLICATE))
-        .otherwise(F.col("status"))
-        .alias("status")
-    )
-    return archives.select(*[status if c == "status" else F.col(c) for c in archives.columns])
-
-
-def write_course_rows(
-    spark: SparkSession,
-    config: Config,
-    job: CourseArchiveJob,
-    staged: StagedRows,
-    ledger_rows: list[Any],
-    duplicates: set[str],
-    locations: Mapping[str, str] | None = None,
-) -> dict[str, int]:
-    """Land parsed archives in the job's tables; returns the rows written per table.
-
-    `staged(entity)` gives a table's rows as parsed (`StagedRows`), `ledger_rows` one small row
-    per archive parsed (`archive_uri`, `archive_sha256`, `status`) and `duplicates` the URIs of
-    archives whose bytes another archive of the same run has. For each content table, the rows
-    of the archives loaded here replace any rows of the same bytes (`replaceWhere archive_sha256
-    IN ...`: what a killed earlier run left behind is replaced, not duplicated); the ledger rows
-    are appended last. `locations` are the tables' (by entity) if the caller has them already.
-    Shared by the course archive job and the data package job (course exports
-    in packages)."""
-    loaded = {
-        r["archive_uri"]: r["archive_sha256"]
-        for r in ledger_rows
-        if r["status"] == STATUS_LOADED and r["archive_uri"] not in duplicates
-    }
-
-    def where(entity: str) -> str:
-        return locations[entity] if locations else table_location(spark, job.table(config, entity))
-
-    def write(entity: str) -> int:
-        rows = staged(entity).where(F.col(ARCHIVE_URI).isin(sorted(loaded))).drop(ARCHIVE_URI)
-        location = where(entity)
-        replace_rows(rows, location, "archive_sha256", loaded.values())
-        return last_written_rows(spark, location)
-
-    # The content tables side by side (one's commit overlaps another's tasks); the ledger last.
-    entities = CONTENT_ENTITIES if loaded else ()
-    written = run_side_by_side(spark, {f"write {e}": partial(write, e) for e in entities})
-    rows_written = {course_table_name(job.platform, e): written[f"write {e}"] for e in entities}
-    spark.sparkContext.setJobDescription("write the archives ledger")
-    append_ledger_rows(
-        spark,
-        _ledger_frame(staged("archives"), duplicates),
-        where("archives"),
-        LEDGER_IDENTITY,
-        _read_for_good,
-    )
-    rows_written[course_table_name(job.platform, "archives")] = len(ledger_rows)
-    return rows_written
-
-
-def staged_file_rows(spark: SparkSession, manifest: list[Any]) -> StagedRows:
-    """Each table's rows from exactly the staging files the tasks' manifests name (an empty
-    frame for a table no task wrote)."""
-    files: dict[str, list[str]] = {}
-    for row in manifest:
-        files.setdefault(row["table"], []).append(row["uri"])
-
-    def rows(entity: str) -> DataFrame:
-        schema = spark_schema_of(file_schema(entity))
-        if entity not in files:
-            return spark.createDataFrame([], schema)
-        return spark.read.schema(schema).parquet(*sorted(files[entity]))
-
-    return rows
+    locate = catalog_location if config.ingest.direct_writes else table_location
+    return {entity: locate(spark, job.table(config, entity)) for entity in ENTITIES}
 
 
 def _summarise(summary: IngestSummary, ledger_rows: list[Any], duplicates: set[str]) -> None:
@@ -515,6 +400,21 @@ def _new_ledger(spark: SparkSession, config: Config, job: CourseArchiveJob) -> L
     return None if in_catalog else LedgerState(unchanged=set(), known_shas=frozenset())
 
 
+def _data_file_targets(
+    spark: SparkSession, config: Config, job: CourseArchiveJob, tables: Future[dict[str, str]]
+) -> dict[str, TableTarget] | None:
+    """Where the tasks write the content tables' data files themselves, or None if they stage
+    rows for Spark to write (`ingest.direct_writes` off, no open-source Delta API, a table
+    Python cannot write). The tables must exist first (Delta will not make a table in a
+    folder that holds files), so this waits for `tables`, if they are being made beside."""
+    if not config.ingest.direct_writes or not can_commit_files(spark):
+        return None
+    locations = tables.result()
+    if not all(python_writable(locations[e]) for e in CONTENT_ENTITIES):
+        return None
+    return {e: table_target(locations[e], e) for e in CONTENT_ENTITIES}
+
+
 def _parse_and_write(
     spark: SparkSession,
     config: Config,
@@ -525,16 +425,19 @@ def _parse_and_write(
     ledger_as_it_is: Callable[[], LedgerState | None],
     summary: IngestSummary,
 ) -> LedgerState | None:
-    """Parse the `new` archives into staging files, then land them in `tables` (their locations,
-    made beside the parse), unless `ledger_as_it_is()`, asked once the parse is over, returns
-    another ledger than the one the parse used: then nothing is written and that ledger is
-    returned."""
+    """Parse the `new` archives (the content tables' data files written into the tables'
+    folders where `_data_file_targets` allows, the rest staged), then land them in `tables`
+    (their locations, made beside the parse), unless `ledger_as_it_is()`, asked once the parse
+    is over, returns another ledger than the one the parse used: then nothing is written and
+    that ledger is returned (and the data files written are deleted: nothing commits them)."""
     staging = run_folder(
         config.ingest.staging_dir
         or f"{spark.conf.get('spark.sql.warehouse.dir')}/_olx_spark_staging"
     )
+    targets = _data_file_targets(spark, config, job, tables)
     try:
         known = spark.sparkContext.broadcast(ledger.known_shas)
+        tasks = pack_tasks(new, config.ingest.max_parse_tasks, TaskSizing.of(spark))
         parse = partial(
             parse_partition,
             job=job,
@@ -542,28 +445,36 @@ def _parse_and_write(
             s3=config.s3,
             known_shas=known,
             staging=staging,
+            targets=targets,
         )
-        tasks = pack_tasks(new, config.ingest.max_parse_tasks, TaskSizing.of(spark))
         spark.sparkContext.setJobDescription(f"parse {len(new)} course archives")
-        manifest = (
-            task_input_frame(spark, tasks, INPUT_SCHEMA)
+        manifest = [
+            row.asDict()
+            for row in task_input_frame(spark, tasks, INPUT_SCHEMA)
             .mapInArrow(parse, spark_schema_of(MANIFEST_SCHEMA))
             .collect()
-        )
-        staged = staged_file_rows(spark, manifest)
-        # One small row per archive: statuses, hashes and errors, for the summary and the writes.
+        ]
+        data_files = CourseDataFiles.of(targets, manifest, config.s3) if targets else None
+        staged = staged_file_rows(spark, [m for m in manifest if m["location"] is None])
+        # One small row per archive: statuses, hashes and errors, for the summary and writes.
         ledger_rows = (
             staged("archives").select("archive_uri", "archive_sha256", "status", "errors").collect()
         )
-        duplicates = _duplicates_in_run(ledger_rows)
         changed = ledger_as_it_is()
         if changed is not None:
+            if data_files is not None:
+                data_files.delete(spark, data_files.uris())  # never committed
             return changed
         locations = tables.result()
+        duplicates = _duplicates_in_run(ledger_rows)
         _summarise(summary, ledger_rows, duplicates)
         summary.rows_written.update(
-            write_course_rows(spark, config, job, staged, ledger_rows, duplicates, locations)
+            write_course_rows(
+                spark, config, job, staged, ledger_rows, duplicates, locations, data_files
+            )
         )
+        if data_files is not None:
+            data_files.delete(spark, data_files.obsolete)
     finally:
         delete_path(spark, staging)
     return None

@@ -64,14 +64,14 @@ from olx_spark.packages.tables import (
     STATUS_UNCHANGED,
     TABLE_COMMENTS,
 )
-from olx_spark.spark.course_archives import (
+from olx_spark.spark.course_archives import ensure_tables as ensure_course_tables
+from olx_spark.spark.course_archives import read_ledger as read_course_ledger
+from olx_spark.spark.course_writes import (
     CourseArchiveJob,
     _duplicates_in_run,
     wide_staged_rows,
     write_course_rows,
 )
-from olx_spark.spark.course_archives import ensure_tables as ensure_course_tables
-from olx_spark.spark.course_archives import read_ledger as read_course_ledger
 from olx_spark.spark.data_packages_land import (
     LoadedFile,
     PassResult,

@@ -155,6 +155,24 @@ def table_location(spark: SparkSession, name: str) -> str:
     return str(DeltaTable.forName(spark, name).detail().first()["location"])
 
 
+def catalog_location(spark: SparkSession, name: str) -> str:
+    """Where the table `name` (`qualified`) lives, as the session's catalog records it: a
+    metastore lookup, without loading the table's Delta snapshot as `table_location` does
+    (seconds for each table in a new JVM). `table_location` where the session catalog cannot
+    answer."""
+    schema, _, table = name.strip("`").partition("`.`")
+    try:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        ident = jvm.org.apache.spark.sql.catalyst.TableIdentifier.apply(
+            table, jvm.scala.Option.apply(schema)
+        )
+        catalog = spark._jsparkSession.sessionState().catalog()
+        return str(catalog.getTableMetadata(ident).location().toString())
+    except Exception:  # another catalog, or a name this split does not fit
+        return table_location(spark, name)
+
+
 def replace_rows(df: DataFrame, location: str, column: str, values: Iterable[str]) -> None:
     """Atomically delete the rows whose `column` is in `values` and append `df`."""
     (

@@ -21,6 +21,7 @@ from olx_spark.config import Config
 from olx_spark.olx.arrow import file_schema
 from olx_spark.olx.tables import CONTENT_ENTITIES, ENTITIES, course_table_name, table_schema
 from olx_spark.spark import course_archives as course_archives_job
+from olx_spark.spark import course_writes
 from olx_spark.spark.course_archives import (
     INPUT_SCHEMA,
     CourseArchiveJob,
@@ -498,23 +499,28 @@ def test_a_new_ledger_is_known_empty_only_where_the_run_makes_it(spark, config, 
         shutil.move(tmp_path / "moved_log", log)
 
 
+@pytest.mark.parametrize("direct_writes", [True, False], ids=["data-files", "staged-rows"])
 def test_a_failed_table_write_leaves_no_ledger_row_and_the_rerun_loads_once(
-    spark, config, tmp_path, monkeypatch
+    spark, config, tmp_path, monkeypatch, direct_writes: bool
 ):
     """The five content tables are written side by side: one failing fails the run after the
-    others end, the ledger gets nothing, and the next run loads the archive exactly once."""
+    others end, the ledger gets nothing, and the next run loads the archive exactly once. Both
+    ways a table is written: the tasks' data files committed (the failure is the commit), or
+    staged rows written by Spark."""
     src = tmp_path / "src"
     write_tar_gz(src / "a.tar.gz", tiny_course("A"))
     job = _job(src)
-    real_replace = course_archives_job.replace_rows
+    config = replace(config, ingest=replace(config.ingest, direct_writes=direct_writes))
+    name = "commit_files" if direct_writes else "replace_rows"
+    real_write = getattr(course_writes, name)
 
-    def edges_fail(df: Any, location: str, *args: Any) -> None:
+    def edges_fail(spark_or_df: Any, location: str, *args: Any) -> Any:
         if location.rstrip("/").endswith(course_table_name("edxorg", "edges")):
             raise OSError("disk full while writing edges")
-        real_replace(df, location, *args)
+        return real_write(spark_or_df, location, *args)
 
     with monkeypatch.context() as m:
-        m.setattr(course_archives_job, "replace_rows", edges_fail)
+        m.setattr(course_writes, name, edges_fail)
         with pytest.raises(OSError, match="disk full while writing edges"):
             run_course_archives(spark, config, job)
     assert spark.table(_table(config, "archives")).count() == 0  # the ledger: nothing
@@ -526,7 +532,7 @@ def test_a_failed_table_write_leaves_no_ledger_row_and_the_rerun_loads_once(
 
     assert (summary.loaded, summary.unchanged) == (1, 0)
     # Each table holds exactly what the rerun wrote: the failed run's committed rows were
-    # replaced (replaceWhere on the archive's sha256), not added to.
+    # replaced (deleted by the archive's sha256), not added to.
     once = _counts(spark, config)
     assert once == {e: summary.rows_written[course_table_name("edxorg", e)] for e in ENTITIES}
     assert once["archives"] == 1 and once["blocks"] > 0 and once["edges"] > 0
@@ -550,8 +556,10 @@ def test_a_failed_parse_is_the_error_raised_and_no_thread_outlives_the_run(
 
     monkeypatch.setattr(course_archives_job, "prepare_tables", tables_fail_later)
     monkeypatch.setattr(course_archives_job, "pack_tasks", parse_fails)
+    # Staged rows: the tables are made beside the parse (data files wait for the tables).
+    staged = replace(config, ingest=replace(config.ingest, direct_writes=False))
     with pytest.raises(ValueError, match="the parse broke"):
-        run_course_archives(spark, config, _job(src))
+        run_course_archives(spark, staged, _job(src))
     assert not [t for t in threading.enumerate() if t.name.startswith("olx-spark-beside")]
 
 
