@@ -17,7 +17,11 @@ of the JVM / Python driver / Python workers, peak RSS):
    changed copies of `--changed-fraction` of the archives (title edited, new file name): the
    chain on the history warehouse, then the same inputs (the same files) through the same
    chain on an empty warehouse;
-3. `transform --full-refresh` on the history warehouse after the last night.
+3. `transform --full-refresh` on the history warehouse after the last night;
+4. (unless `--no-earlier-targets`) the two earlier targets still missed, measured again on the
+   same host in the same run (`nightly_targets.py`): the course archive job against its floor
+   on the 200-archive corpus (job / floor <= 4) and tracking log landing (>= 100,000
+   events/s), kept under `earlier_targets`.
 
 `night_cost_ratio` = mean night's wall on history / mean of the same nights on an empty
 warehouse; `transform_incremental_over_full` = the last night's `transform` wall / the full
@@ -36,18 +40,13 @@ The last line of stdout is one JSON object (also written to `--json FILE`).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import gzip
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +59,9 @@ from benchlib import (
     spark_result_header,
     wait_for_low_load,
 )
+from nightly_inputs import generate, night_inputs, olx_spark_bin, stage
+from nightly_targets import add_options, measure
+from nightly_targets import summary_lines as earlier_target_lines
 
 STEPS = (
     "ingest_course_archives",
@@ -72,159 +74,10 @@ STEPS = (
 )
 LMS = "https://courses.example.org"
 INGEST_FILES = ("files_seen", "loaded", "unchanged", "duplicates")  # package files: members
-COMMON_START = datetime(2024, 1, 15, tzinfo=UTC)
 GPG_ENV, SALT_ENV = "OLX_SPARK_GPG_PASSPHRASE", "OLX_SPARK_XAPI_SALT"
 TARGETS = {"night_cost_ratio": 1.3, "transform_incremental_over_full": 0.2}
 _DBT_DONE = re.compile(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)(?: NO-OP=\d+)? TOTAL=(\d+)")
 _REPORT = re.compile(r"and (\d+) course run page\(s\).*?(\d+) CSV file\(s\)")
-_TITLE = re.compile(rb'display_name="')
-
-
-# ---------------------------------------------------------------------------------------------
-# inputs: generate once, then stage per night
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Pool:
-    """Every generated file, by the day (1-based) it belongs to."""
-
-    archives: list[Path]
-    logs: dict[int, list[Path]]
-    events: dict[int, int]
-    packages: dict[int, list[Path]]
-    gnupg_home: str
-    passphrase: str
-    seconds: float
-
-
-def olx_spark_bin() -> str:
-    return str(Path(sys.executable).parent / "olx-spark")
-
-
-def package_days(history: int, nights: int) -> list[int]:
-    """Weekly: every 7th day counted back from day history+1 (night 1 has one)."""
-    return [d for d in range(1, history + nights + 1) if (history + 1 - d) % 7 == 0]
-
-
-def _delivered(path: Path, day: date) -> None:
-    moment = datetime.combine(day, datetime.min.time(), UTC).timestamp() + 6 * 3600
-    os.utime(path, (moment, moment))
-
-
-def generate(work: Path, args: argparse.Namespace) -> Pool:
-    """Archives with `olx-spark synth`, then logs and weekly packages from one world."""
-    from olx_spark.synth.courseware import load_courseware
-    from olx_spark.synth.inputs import make_throwaway_keyring
-    from olx_spark.synth.learning import World
-    from olx_spark.synth.packages import stop_agent
-    from olx_spark.synth.research import package_members, write_package
-
-    started = time.perf_counter()
-    pool = work / "pool"
-    shutil.rmtree(pool, ignore_errors=True)
-    synth = [olx_spark_bin(), "synth", str(pool / "archives"), "--courses", str(args.courses)]
-    synth += ["--seed", str(args.seed), "--scale", args.scale, "--workers", "2"]
-    subprocess.run(synth, check=True, stdout=subprocess.DEVNULL)
-    archives = sorted((pool / "archives").glob("*.tar.gz"))
-    courses = [
-        dataclasses.replace(load_courseware(p), start=COMMON_START, enrollment_start=None)
-        for p in archives
-    ]
-    total = args.history_days + args.nights
-    world = World.build(
-        courses,
-        learners=args.learners,
-        days=total,
-        events_per_day=max(1, round(args.events_per_day / args.courses)),
-        seed=args.seed,
-    )
-    first = min(w[0] for w in world.windows.values()).date()
-    keyring = make_throwaway_keyring(pool)
-    logs: dict[int, list[Path]] = {}
-    events: dict[int, int] = {}
-    packages: dict[int, list[Path]] = {}
-    weekly = set(package_days(args.history_days, args.nights))
-    (pool / "logs").mkdir()
-    (pool / "packages").mkdir()
-    try:
-        for day, by_org in world.days():
-            index = min((day - first).days + 1, total)  # a midnight spill joins the last day
-            for org, lines in by_org.items():
-                data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-                path = pool / "logs" / f"{org.lower()}-prod-events-{day.isoformat()}.log.gz"
-                path.write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
-                _delivered(path, day + timedelta(days=1))
-                logs.setdefault(index, []).append(path)
-                events[index] = events.get(index, 0) + len(lines)
-            if index in weekly and index not in packages:  # the world's state after the day
-                delivered = day + timedelta(days=1)
-                for org in world.orgs:
-                    path = pool / "packages" / f"{org.lower()}-{delivered.isoformat()}.zip"
-                    write_package(path, package_members(world, org), delivered, keyring.encrypt)
-                    _delivered(path, delivered)
-                    packages.setdefault(index, []).append(path)
-    finally:
-        stop_agent(keyring.home)
-    return Pool(
-        archives,
-        logs,
-        events,
-        packages,
-        keyring.home,
-        keyring.passphrase or "",
-        time.perf_counter() - started,
-    )
-
-
-def changed_archive(source: Path, out_dir: Path, night: int) -> Path:
-    """A copy of `source` with the course's title edited, under a new name (new bytes: the
-    ingest's ledger sees a new version of the course)."""
-    out = out_dir / f"{source.name.removesuffix('.tar.gz')}-r{night}.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(source, "r:gz") as src, tarfile.open(fileobj=buffer, mode="w:gz") as dst:
-        for member in src.getmembers():
-            data = src.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
-            if data is not None and re.fullmatch(r"[^/]+/course/[^/]+\.xml", member.name):
-                data = _TITLE.sub(f'display_name="[rev {night}] '.encode(), data, count=1)
-                member.size = len(data)
-            dst.addfile(member, io.BytesIO(data) if data is not None else None)
-    out.write_bytes(buffer.getvalue())
-    return out
-
-
-def night_inputs(pool: Pool, work: Path, args: argparse.Namespace, night: int) -> dict[str, Any]:
-    """Night `night`'s files: day N+k's logs, its package if any, changed archives."""
-    day = args.history_days + night
-    n = len(pool.archives)
-    count = max(1, round(args.changed_fraction * n))
-    chosen = [pool.archives[((night - 1) * count + j) % n] for j in range(min(count, n))]
-    out_dir = work / "pool" / f"changed{night}"
-    out_dir.mkdir(exist_ok=True)
-    changed = [changed_archive(a, out_dir, night) for a in chosen]
-    for path in changed:
-        _delivered(path, COMMON_START.date() + timedelta(days=day))
-    return {
-        "day": day,
-        "logs": pool.logs.get(day, []),
-        "packages": pool.packages.get(day, []),
-        "archives": changed,
-        "events": pool.events.get(day, 0),
-    }
-
-
-def stage(landing: Path, archives: list[Path], logs: list[Path], packages: list[Path]) -> None:
-    """Hard-link files into the landing's three folders (same inode: same size and time)."""
-    for sub, files in (
-        ("course-archives", archives),
-        ("tracking-logs", logs),
-        ("data-packages", packages),
-    ):
-        folder = landing / sub
-        folder.mkdir(parents=True, exist_ok=True)
-        for path in files:
-            if not (folder / path.name).exists():
-                os.link(path, folder / path.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.5, help="RSS sampling interval (s)")
     parser.add_argument("--max-load", type=float, default=2.0, help="wait for this 1-min load")
     parser.add_argument("--max-wait", type=float, default=600.0)
+    add_options(parser)
     args = parser.parse_args(argv)
     if args.learners is None:
         args.learners = max(100, args.events_per_day // 25)
@@ -571,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         result["full_refresh_transform"] = run_step(
             "transform", full_argv, env, log, args.interval, history_wh
         )
+        if not args.no_earlier_targets:  # issue 17, item 3: in the same run, on the same host
+            save_partial(result, args.json)
+            result["earlier_targets"] = measure(args.work, args)
     finally:
         from olx_spark.synth.packages import stop_agent
 
@@ -619,6 +476,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         f"night_cost_ratio {result['night_cost_ratio']} (target <= 1.3), "
         f"transform_incremental_over_full {result['transform_incremental_over_full']} "
         "(target <= 0.2)",
+        *(earlier_target_lines(result["earlier_targets"]) if "earlier_targets" in result else []),
         *(f"CHECK FAILED: {p}" for p in result["checks"]),
     ]
     return lines

@@ -12,18 +12,20 @@ Flow of one run (`ingest_course_archives`):
    tasks, largest first, so a huge archive gets a task of its own and never serialises the
    run. The tasks become partitions on the JVM side (`spark.tasks.task_input_frame`): one task,
    one partition.
-2. Executors (`mapInArrow`): stream each archive once, parse it, and write each table's rows
-   to staging Parquet files of that table's own columns (`olx_spark.storage.staged_files`);
-   only a manifest of those files comes back to the JVM. An archive whose bytes the ledger
-   already holds is marked `duplicate` and contributes no rows. The driver reads exactly the
-   files the manifests name (a failed attempt's files are never read), so nothing is parsed
-   twice even though six tables are written from it. Meanwhile a driver thread makes or checks
-   the six tables and loads their Delta snapshots (`prepare_tables`).
-3. Driver: the five content tables side by side (`olx_spark.spark.side_by_side`), each
-   replacing the rows of the archives loaded in this run (`replaceWhere archive_sha256 IN
-   ...`: rows a killed earlier run left behind are replaced, not duplicated); once all five
-   have committed, the ledger rows are appended last. A run killed anywhere before that last
-   commit is simply done again by the next run.
+2. Executors (`mapInArrow`): stream each archive once, parse it, and write the content
+   tables' rows as Delta data files straight into the tables' folders
+   (`olx_spark.storage.delta_files`; the tables are made first), the ledger's rows, and every
+   table's where data files do not apply, to staging Parquet files of each table's own columns
+   (`olx_spark.storage.staged_files`); only a manifest of those files comes back to the JVM. An
+   archive whose bytes the ledger already holds is marked `duplicate` and contributes no rows.
+   The driver reads exactly the files the manifests name (a failed attempt's files are never
+   read or committed), so nothing is parsed twice even though six tables are written from it.
+3. Driver (`olx_spark.spark.course_writes`): the five content tables side by side, each
+   committing this run's data files in one transaction (after deleting, in a commit of its
+   own, any rows of the same archives a killed earlier run left behind), or writing its staged
+   rows in one that replaces them; once all five have committed, the ledger rows are appended
+   last. A run killed anywhere before that last commit
+   is simply done again by the next run.
 """
 
 from __future__ import annotations

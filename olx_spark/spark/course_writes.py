@@ -44,7 +44,7 @@ from olx_spark.spark.delta import (
     replace_rows,
     table_location,
 )
-from olx_spark.spark.delta_commit import commit_files, delete_rows_of
+from olx_spark.spark.delta_commit import commit_files
 from olx_spark.spark.schemas import spark_schema_of
 from olx_spark.spark.session import local_table_location
 from olx_spark.spark.side_by_side import run_side_by_side
@@ -225,7 +225,8 @@ class CourseDataFiles:
         """Commit `entity`'s files to the table at `location`, with the rows of the `loaded`
         archives (URI -> bytes' hash) only: a file holding rows of any other (an archive
         whose bytes another of this run has) is rewritten without them first. Any rows of the
-        loaded archives' bytes the table holds already are deleted before; returns the rows
+        loaded archives' bytes the table holds already (a killed run's) are replaced
+        (`commit_files`; with no file to add, they are only deleted); returns the rows
         added."""
         kept: list[dict[str, Any]] = []
         for row in self.files.get(entity, []):
@@ -236,11 +237,15 @@ class CourseDataFiles:
             tag = f"driver-{uuid.uuid4().hex[:8]}"
             kept += rewrite_without(row, excluded, self.targets[entity], tag, self.s3)
             self.obsolete.append(row["uri"])
-        delete_rows_of(spark, location, "archive_sha256", loaded.values(), self.s3)
-        if kept:
-            commit_files(
-                spark, location, [add_action(r, PARTITION_COLUMN) for r in kept], [PARTITION_COLUMN]
-            )
+        commit_files(
+            spark,
+            location,
+            [add_action(r, PARTITION_COLUMN) for r in kept],
+            [PARTITION_COLUMN],
+            self.targets[entity].data_schema.names,
+            ("archive_sha256", list(loaded.values())),
+            self.s3,
+        )
         return sum(r["rows"] for r in kept)
 
     def delete(self, spark: SparkSession, uris: list[str]) -> None:

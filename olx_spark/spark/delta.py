@@ -168,7 +168,9 @@ def catalog_location(spark: SparkSession, name: str) -> str:
             table, jvm.scala.Option.apply(schema)
         )
         catalog = spark._jsparkSession.sessionState().catalog()
-        return str(catalog.getTableMetadata(ident).location().toString())
+        uri = catalog.getTableMetadata(ident).location()
+        # A path as Hadoop and Delta take it (a space stays a space, not %20).
+        return str(jvm.org.apache.spark.sql.catalyst.catalog.CatalogUtils.URIToString(uri))
     except Exception:  # another catalog, or a name this split does not fit
         return table_location(spark, name)
 

@@ -66,16 +66,70 @@ def _write_metrics(spark: SparkSession, files: int, rows: int, size: int) -> Any
     return jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(metrics)
 
 
+class DataFilesRefused(Exception):
+    """The table is not what the tasks wrote its data files for (column mapping, other
+    partitions, a column missing): nothing was committed."""
+
+
+def _check_metadata(txn: Any, columns: Sequence[str], partition_by: list[str], where: str) -> None:
+    """Refuse a table whose files the tasks' plain Parquet would misread: column mapping
+    (Delta would look for physical names the files lack), other partition columns, or a
+    column the files hold that the table lacks."""
+    metadata = txn.metadata()
+    mode = str(metadata.columnMappingMode().name())
+    partitions = list(metadata.getPartitionColumns())
+    fields = {f["name"] for f in json.loads(metadata.schemaString())["fields"]}
+    missing = sorted(set(columns) - fields)
+    if mode != "none" or partitions != partition_by or missing:
+        raise DataFilesRefused(
+            f"{where}: the tasks wrote data files for a table partitioned by {partition_by}"
+            f" without column mapping, but it is partitioned by {partitions} with column"
+            f" mapping {mode!r}"
+            + (f" and lacks {missing}" if missing else "")
+            + "; nothing was committed. Set `direct_writes = false` under [ingest] so"
+            " Spark writes this table."
+        )
+
+
 def commit_files(
-    spark: SparkSession, location: str, adds: Sequence[dict[str, Any]], partition_by: list[str]
+    spark: SparkSession,
+    location: str,
+    adds: Sequence[dict[str, Any]],
+    partition_by: list[str],
+    columns: Sequence[str],
+    replaced: tuple[str, Sequence[str]],
+    s3: S3Config,
 ) -> int:
-    """Commit the `add` actions `adds` (their files already in place) to the Delta table at
-    `location` as one append; returns the new table version."""
+    """Commit the `add` actions `adds` (their files already in place, holding `columns`) to
+    the Delta table at `location` as one append, replacing the rows whose `replaced[0]` column
+    is in `replaced[1]`; returns the new table version (with no `adds`, those rows are only
+    deleted).
+
+    The transaction reads the whole table, so Delta fails it (a concurrent-append conflict)
+    if another writer added files meanwhile: two runs racing on one table never both add the
+    same rows. The common case, no such rows in the snapshot it read (a never-written table
+    is known to hold none without a Spark job), commits at once; rows left by a killed
+    earlier run are deleted first, in a commit of their own, and the transaction started
+    again: if such rows are there once more, another run wrote them, and this one stops."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     delta = jvm.org.apache.spark.sql.delta
-    log = delta.DeltaLog.forTable(spark._jsparkSession, location)
-    txn = log.startTransaction()
+    column, values = replaced
+    for attempt in range(2):
+        txn = delta.DeltaLog.forTable(spark._jsparkSession, location).startTransaction()
+        txn.readWholeTable()
+        _check_metadata(txn, columns, partition_by, location)
+        if not _holds_rows(spark, location, column, values, int(txn.readVersion()), s3):
+            break
+        if attempt:
+            raise RuntimeError(
+                f"{location}: rows of the archives this run loads were written by another run"
+                " meanwhile; nothing of this table was committed. Run the job again (one"
+                ' run at a time: see the README\'s "Two runs at once").'
+            )
+        DeltaTable.forPath(spark, location).delete(F.col(column).isin(sorted(set(values))))
+    if not adds:  # nothing to add: the rows to replace, if any, are deleted
+        return int(txn.readVersion())
     actions = _scala_seq(spark, (delta.actions.Action.fromJson(json.dumps(a)) for a in adds))
     rows = sum(json.loads(a["add"]["stats"])["numRecords"] for a in adds)
     size = sum(a["add"]["size"] for a in adds)
@@ -100,16 +154,18 @@ def _never_written(location: str, s3: S3Config) -> bool:
         return False
 
 
-def delete_rows_of(
-    spark: SparkSession, location: str, column: str, values: Iterable[str], s3: S3Config
+def _holds_rows(
+    spark: SparkSession,
+    location: str,
+    column: str,
+    values: Sequence[str],
+    version: int,
+    s3: S3Config,
 ) -> bool:
-    """Delete the rows of the Delta table at `location` whose `column` is in `values`, if it
-    has any (rows a killed earlier run committed before its ledger did); whether it had."""
+    """Whether version `version` of the table at `location` has rows whose `column` is in
+    `values` (none if the table was never written, read from its log without Spark)."""
     wanted = sorted(set(values))
     if not wanted or _never_written(location, s3):
         return False
-    condition = F.col(column).isin(wanted)
-    if not spark.read.format("delta").load(location).where(condition).limit(1).collect():
-        return False
-    DeltaTable.forPath(spark, location).delete(condition)
-    return True
+    table = spark.read.format("delta").option("versionAsOf", version).load(location)
+    return bool(table.where(F.col(column).isin(wanted)).limit(1).collect())

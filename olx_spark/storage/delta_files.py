@@ -12,12 +12,15 @@ commits them in one Delta transaction per table (`olx_spark.spark.delta_commit`)
 commit no reader sees them; files of a failed attempt or of a run that never commits are not in
 the log, and `VACUUM` removes them once they are older than the table's retention.
 
-Statistics are those Delta writes itself (tests/spark/test_delta_files.py compares them):
-`numRecords`; `nullCount` per column; `minValues` / `maxValues` for strings, integers, dates and
-timestamps among the first 32 columns, strings cut to 32 characters (a cut maximum is followed
-by a greater character, DEL for ASCII text and U+10FFFF for other, so it stays an upper bound), timestamps floored to the millisecond (Delta's reader
-allows for that). Other types (booleans, maps, lists) get a null count only; a statistic left
-out only means no file is skipped on it.
+Statistics are those Delta writes itself (tests/spark/test_course_data_files.py compares them
+on the course tables): `numRecords`; `nullCount` per column; `minValues` / `maxValues` for
+strings, integers, dates and timestamps among the first 32 columns, strings cut to 32
+characters (a cut maximum is followed by a greater character, DEL for ASCII text and U+10FFFF
+for other, so it stays an upper bound), timestamps floored to the millisecond (Delta's reader
+allows for that). Other types (booleans, maps, lists) get a null count only, structs nothing; a
+statistic left out only means no file is skipped on it. For non-ASCII text past 32 characters
+the bounds can differ from Delta's (it counts UTF-16 units and picks its tie-breaker from the
+next character only), but they stay a lower and an upper bound.
 
 Each file also lists which archive's rows it holds, as row ranges (`archives`), so the driver can
 take out the rows of an archive it decides not to load (the same bytes under two names in one
@@ -96,10 +99,30 @@ def _stat_value(value: Any, type_: pa.DataType, *, upper: bool) -> Any:
     if pa.types.is_timestamp(type_):
         millis = value // 1000  # floored, as Delta keeps them
         instant = datetime.fromtimestamp(millis // 1000, UTC)
-        return instant.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
+        return (
+            f"{instant.year:04d}" + instant.strftime("-%m-%dT%H:%M:%S") + f".{millis % 1000:03d}Z"
+        )
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def indexed_fields(schema: pa.Schema) -> list[pa.Field]:
+    """The columns Delta keeps statistics for: the first `INDEXED_COLUMNS` leaf columns (a
+    struct counts its fields; a map or list counts one), less structs (Delta nests their
+    statistics, which this writer does not: it leaves them out)."""
+
+    def leaves(type_: pa.DataType) -> int:
+        return sum(leaves(t.type) for t in type_) if pa.types.is_struct(type_) else 1
+
+    fields, used = [], 0
+    for f in schema:
+        used += leaves(f.type)
+        if used > INDEXED_COLUMNS:
+            break
+        if not pa.types.is_struct(f.type):
+            fields.append(f)
+    return fields
 
 
 @dataclass
@@ -114,7 +137,7 @@ class FileStats:
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.rows += batch.num_rows
-        for f in list(self.schema)[:INDEXED_COLUMNS]:
+        for f in indexed_fields(self.schema):
             column = batch.column(f.name)
             self.nulls[f.name] = self.nulls.get(f.name, 0) + column.null_count
             if not _has_min_max(f.type) or column.null_count == len(column):

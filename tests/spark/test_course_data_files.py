@@ -14,9 +14,10 @@ from pyspark.sql import functions as F
 
 from olx_spark.config import Config
 from olx_spark.olx.tables import CONTENT_ENTITIES, course_table_name
+from olx_spark.spark import delta_commit
 from olx_spark.spark.course_archives import CourseArchiveJob, run_course_archives
-from olx_spark.spark.delta import table_location
-from olx_spark.spark.delta_commit import _scala_seq
+from olx_spark.spark.delta import catalog_location, table_location
+from olx_spark.spark.delta_commit import DataFilesRefused, _scala_seq
 from tests.spark.courses import tiny_course, write_tar_gz
 
 pytestmark = pytest.mark.spark
@@ -125,3 +126,89 @@ def test_delta_skips_data_files_on_their_statistics(spark, config, tmp_path):
 
     assert scan.files().size() == 1
     assert spark.table(table).where(F.col("block_id") == course_b).count() == 1
+
+
+def test_tables_in_a_folder_with_a_space_and_a_letter_outside_ascii(spark, config, tmp_path):
+    """The catalog keeps a location as a URI (`%20` for a space); the data files go to the
+    folder itself, and a second run finds and extends the same tables."""
+    folder = tmp_path / "wh dir é"
+    schema = config.warehouse.raw_schema + "_spaced"
+    spark.sql(f"CREATE DATABASE `{schema}` LOCATION '{folder}/{schema}.db'")
+    spaced = replace(_config(config, True), warehouse=replace(config.warehouse, raw_schema=schema))
+    for name in ("A", "B"):
+        src = tmp_path / f"src{name}"
+        write_tar_gz(src / f"{name}.tar.gz", tiny_course(name))
+        summary = run_course_archives(spark, spaced, CourseArchiveJob(str(src), "edxorg", "prod"))
+        assert summary.loaded == 1
+
+    location = table_location(spark, _table(spaced, "blocks"))
+    assert catalog_location(spark, _table(spaced, "blocks")) == location
+    assert " " in location and "%20" not in location
+    files = list((folder / f"{schema}.db").glob("raw__edxorg__s3__course_xml_blocks/*/*.parquet"))
+    assert len(files) == len(_adds(location)) == 2
+    assert not list(tmp_path.glob("wh%20dir*"))
+    courses = spark.table(_table(spaced, "blocks")).select("course_id").distinct().count()
+    assert courses == 2
+
+
+def test_a_write_between_the_start_and_the_commit_fails_the_commit(
+    spark, config, tmp_path, monkeypatch
+):
+    """Another writer appends to a table after this run's transaction read it: Delta fails
+    the commit (the transaction read the whole table), nothing of the run reaches the
+    ledger, and the next run loads the archive once."""
+    direct = _config(config, True)
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_tar_gz(first / "A.tar.gz", tiny_course("A"))
+    write_tar_gz(second / "B.tar.gz", tiny_course("B"))
+    run_course_archives(spark, direct, CourseArchiveJob(str(first), "edxorg", "prod"))
+    blocks = _table(direct, "blocks")
+    before = spark.table(blocks).count()
+    real_check = delta_commit._check_metadata
+    appended: list[str] = []
+
+    def append_meanwhile(txn: Any, columns: Any, partition_by: Any, where: str) -> None:
+        real_check(txn, columns, partition_by, where)
+        if where.endswith("course_xml_blocks") and not appended:
+            appended.append(where)
+            spark.table(blocks).limit(1).write.format("delta").mode("append").save(where)
+
+    job = CourseArchiveJob(str(second), "edxorg", "prod")
+    with monkeypatch.context() as m:
+        m.setattr(delta_commit, "_check_metadata", append_meanwhile)
+        with pytest.raises(Exception, match=r"ConcurrentAppend|concurrent"):
+            run_course_archives(spark, direct, job)
+    assert appended
+    assert spark.table(blocks).count() == before + 1  # the other writer's row only
+    assert spark.table(_table(direct, "archives")).count() == 1  # B is not in the ledger
+
+    assert run_course_archives(spark, direct, job).loaded == 1
+    b_rows = spark.table(blocks).where(F.col("course_id").contains("+B")).count()
+    a_rows = spark.table(blocks).where(F.col("course_id").contains("+A")).count()
+    assert (b_rows, a_rows) == (before, before + 1)  # B's blocks once; A's and the extra copy
+
+
+def test_a_table_with_column_mapping_gets_no_data_files(spark, config, tmp_path):
+    """Files written with the columns' names would read back as nulls under column mapping:
+    the commit is refused with what to do, and with `direct_writes = false` the run works."""
+    direct = _config(config, True)
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_tar_gz(first / "A.tar.gz", tiny_course("A"))
+    write_tar_gz(second / "B.tar.gz", tiny_course("B"))
+    run_course_archives(spark, direct, CourseArchiveJob(str(first), "edxorg", "prod"))
+    blocks = _table(direct, "blocks")
+    spark.sql(
+        f"ALTER TABLE {blocks} SET TBLPROPERTIES ('delta.minReaderVersion' = '2',"
+        " 'delta.minWriterVersion' = '5', 'delta.columnMapping.mode' = 'name')"
+    )
+    version = spark.sql(f"DESCRIBE HISTORY {blocks} LIMIT 1").first()["version"]
+    job = CourseArchiveJob(str(second), "edxorg", "prod")
+
+    with pytest.raises(DataFilesRefused, match="direct_writes = false"):
+        run_course_archives(spark, direct, job)
+    assert spark.sql(f"DESCRIBE HISTORY {blocks} LIMIT 1").first()["version"] == version
+
+    staged = replace(direct, ingest=replace(direct.ingest, direct_writes=False))
+    assert run_course_archives(spark, staged, job).loaded == 1
+    assert spark.table(blocks).where(F.col("block_id").isNull()).count() == 0
+    assert spark.table(blocks).select("course_id").distinct().count() == 2

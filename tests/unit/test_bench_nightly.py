@@ -21,6 +21,8 @@ WHOLE_RUN_ENV = "OLX_SPARK_BENCH_NIGHTLY"
 sys.path.insert(0, str(BENCHMARKS))
 try:
     import bench_nightly as nightly
+    import nightly_inputs
+    import nightly_targets
 finally:
     sys.path.remove(str(BENCHMARKS))
 
@@ -43,15 +45,15 @@ def test_help_names_the_issue_options() -> None:
 
 
 def test_weekly_packages_fall_on_night_one_and_every_7th_day_before() -> None:
-    assert nightly.package_days(30, 3) == [3, 10, 17, 24, 31]  # 4 in the history, night 1
-    assert nightly.package_days(14, 2) == [1, 8, 15]
-    assert nightly.package_days(2, 1) == [3]
+    assert nightly_inputs.package_days(30, 3) == [3, 10, 17, 24, 31]  # 4 in the history, night 1
+    assert nightly_inputs.package_days(14, 2) == [1, 8, 15]
+    assert nightly_inputs.package_days(2, 1) == [3]
 
 
 def test_a_changed_archive_is_new_bytes_with_an_edited_title(tmp_path: Path) -> None:
     generate_corpus(tmp_path / "src", 1, seed=3, scale="small")
     (source,) = sorted((tmp_path / "src").glob("*.tar.gz"))
-    changed = nightly.changed_archive(source, tmp_path, 2)
+    changed = nightly_inputs.changed_archive(source, tmp_path, 2)
     assert changed.name.endswith("-r2.tar.gz") and changed.read_bytes() != source.read_bytes()
     with tarfile.open(source) as a, tarfile.open(changed) as b:
         assert a.getnames() == b.getnames()
@@ -64,8 +66,8 @@ def test_a_changed_archive_is_new_bytes_with_an_edited_title(tmp_path: Path) -> 
 def test_stage_links_the_same_files(tmp_path: Path) -> None:
     log = tmp_path / "x-prod-events-2024-01-01.log.gz"
     log.write_bytes(b"log")
-    nightly.stage(tmp_path / "landing", [], [log], [])
-    nightly.stage(tmp_path / "landing", [], [log], [])  # again: nothing to add
+    nightly_inputs.stage(tmp_path / "landing", [], [log], [])
+    nightly_inputs.stage(tmp_path / "landing", [], [log], [])  # again: nothing to add
     staged = tmp_path / "landing" / "tracking-logs" / log.name
     assert staged.stat().st_ino == log.stat().st_ino
     assert (tmp_path / "landing" / "course-archives").is_dir()
@@ -125,7 +127,7 @@ def test_a_tiny_nightly_run(tmp_path: Path) -> None:
     done = run_script(
         *("--history-days", "2", "--events-per-day", "300", "--courses", "2"),
         *("--nights", "1", "--learners", "60", "--work", str(tmp_path / "work")),
-        *("--max-load", "1000", "--json", str(out)),
+        *("--max-load", "1000", "--json", str(out), "--no-earlier-targets"),
         timeout=3600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -152,3 +154,45 @@ def test_a_tiny_nightly_run(tmp_path: Path) -> None:
             sum(s["wall_s"] for s in steps.values()), abs=0.05
         )
     assert result["full_refresh_transform"]["exit_code"] == 0
+
+
+def _job_result(job_over_floor: float) -> dict[str, Any]:
+    aggregate = {"wall_s_median": 58.1, "blocks_per_s_median": 7124.0}
+    return {
+        "by_master": {"local[2]": {"aggregate": aggregate, "runs": []}},
+        "floor": {"seconds_median": 10.85},
+        "job_over_floor": job_over_floor,
+    }
+
+
+def test_the_earlier_targets_read_from_the_two_benchmarks_results() -> None:
+    """Issue 17, item 3: the course job / floor (at most 4) and landing events/s (at least
+    100,000), from `bench_job.py --floor` and `bench_tracking.py` JSON, each judged."""
+    tracking = {"landing": {"events": 1_000_000, "events_per_s_job": 37_351.0}}
+    missed = nightly_targets.figures(_job_result(5.35), tracking)
+    assert missed == {
+        "course_job_wall_s": 58.1,
+        "course_job_blocks_per_s": 7124.0,
+        "course_floor_s": 10.85,
+        "tracking_events": 1_000_000,
+        "targets": {
+            "course_job_over_floor": {"at_most": 4.0, "value": 5.35, "met": False},
+            "tracking_landing_events_per_s": {
+                "at_least": 100_000.0,
+                "value": 37_351.0,
+                "met": False,
+            },
+        },
+    }
+    fast = {"landing": {"events": 10, "events_per_s_job": 100_000.0}}
+    met = nightly_targets.figures(_job_result(4.0), fast)["targets"]
+    assert [t["met"] for t in met.values()] == [True, True]  # both bounds inclusive
+    lines = nightly_targets.summary_lines(missed)
+    assert "job / floor 5.35 (target <= 4.0)" in lines[0]
+    assert lines[1] == "tracking landing: 37,351 events/s (target >= 100,000)"
+
+
+def test_a_failing_sub_benchmark_names_its_log(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"bench_job\.py failed .*job\.log"):
+        nightly_targets.run_benchmark("bench_job.py", ["--no-such-option"], tmp_path / "job.log")
+    assert "usage" in (tmp_path / "job.log").read_text()

@@ -17,8 +17,10 @@ import pytest
 from olx_spark.storage import staged_files
 from olx_spark.storage.delta_files import (
     DeltaFiles,
+    FileStats,
     TableTarget,
     add_action,
+    indexed_fields,
     partition_value_text,
     rewrite_without,
 )
@@ -251,3 +253,34 @@ def test_partition_values_that_would_need_escaping_are_refused():
     for value in (None, "a b", "x/y", "k=v", "é"):
         with pytest.raises(ValueError, match="escaping"):
             partition_value_text(value)
+
+
+def test_old_timestamps_keep_four_digit_years_and_structs_get_no_statistics():
+    schema = pa.schema(
+        [
+            pa.field("at", pa.timestamp("us", tz="UTC")),
+            pa.field("pair", pa.struct([pa.field("a", pa.int32()), pa.field("b", pa.int32())])),
+            pa.field("n", pa.int64()),
+        ]
+    )
+    stats = FileStats(schema)
+    stats.add(
+        pa.RecordBatch.from_pydict(
+            {
+                "at": [datetime(702, 6, 15, 1, 2, 3, 999, tzinfo=UTC), None],
+                "pair": [{"a": 1, "b": 2}, None],
+                "n": [5, 7],
+            },
+            schema=schema,
+        )
+    )
+    assert json.loads(stats.json()) == {
+        "numRecords": 2,
+        "minValues": {"at": "0702-06-15T01:02:03.000Z", "n": 5},
+        "maxValues": {"at": "0702-06-15T01:02:03.000Z", "n": 7},
+        "nullCount": {"at": 1, "n": 0},
+    }
+    # A struct counts its fields toward the 32 indexed columns.
+    struct = pa.struct([pa.field(f"f{i}", pa.int8()) for i in range(31)])
+    wide = pa.schema([pa.field("s", struct), pa.field("x", pa.int8()), pa.field("y", pa.int8())])
+    assert [f.name for f in indexed_fields(wide)] == ["x"]
