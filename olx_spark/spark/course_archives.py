@@ -24,8 +24,7 @@ Flow of one run (`ingest_course_archives`):
    committing this run's data files in one transaction (after deleting, in a commit of its
    own, any rows of the same archives a killed earlier run left behind), or writing its staged
    rows in one that replaces them; once all five have committed, the ledger rows are appended
-   last. A run killed anywhere before that last commit
-   is simply done again by the next run.
+   last. A run killed anywhere before that last commit is simply done again by the next run.
 """
 
 from __future__ import annotations
@@ -429,7 +428,7 @@ def _parse_and_write(
 ) -> LedgerState | None:
     """Parse the `new` archives (the content tables' data files written into the tables'
     folders where `_data_file_targets` allows, the rest staged), then land them in `tables`
-    (their locations, made beside the parse), unless `ledger_as_it_is()`, asked once the parse
+    (their locations; made beside the parse when the rows are staged), unless `ledger_as_it_is()`, asked once the parse
     is over, returns another ledger than the one the parse used: then nothing is written and
     that ledger is returned (and the data files written are deleted: nothing commits them)."""
     staging = run_folder(

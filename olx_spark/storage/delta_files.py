@@ -289,14 +289,14 @@ def rewrite_without(
     else:  # as `ParquetOutput` wrote it: a path, or a `file:` URI taken literally
         rows = pq.read_table(local_file(uri), schema=target.data_schema)
     writer = DeltaFiles({entry["table"]: target}, tag, s3)
-    partition = pa.repeat(pa.scalar(entry["partition_value"]), 1)  # written only as the path
+    partition = pa.scalar(entry["partition_value"])  # written only as the path
     for kept in entry["archives"]:
         if kept["uri"] in excluded:
             continue
         part = rows.slice(kept["first_row"], kept["rows"])
         for batch in part.to_batches():
             with_partition = pa.RecordBatch.from_arrays(
-                [*batch.columns, pa.repeat(partition[0], batch.num_rows)],
+                [*batch.columns, pa.repeat(partition, batch.num_rows)],
                 names=[*batch.schema.names, target.partition_column],
             )
             writer.add(entry["table"], with_partition, kept["uri"])

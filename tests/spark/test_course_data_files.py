@@ -151,17 +151,23 @@ def test_tables_in_a_folder_with_a_space_and_a_letter_outside_ascii(spark, confi
     assert courses == 2
 
 
+def _a_loaded_b_next(spark: Any, config: Config, tmp_path: Path) -> tuple[Config, CourseArchiveJob]:
+    """Course A loaded with data files; the config, and the job of a source holding course B."""
+    direct = _config(config, True)
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_tar_gz(first / "A.tar.gz", tiny_course("A"))
+    write_tar_gz(second / "B.tar.gz", tiny_course("B"))
+    run_course_archives(spark, direct, CourseArchiveJob(str(first), "edxorg", "prod"))
+    return direct, CourseArchiveJob(str(second), "edxorg", "prod")
+
+
 def test_a_write_between_the_start_and_the_commit_fails_the_commit(
     spark, config, tmp_path, monkeypatch
 ):
     """Another writer appends to a table after this run's transaction read it: Delta fails
     the commit (the transaction read the whole table), nothing of the run reaches the
     ledger, and the next run loads the archive once."""
-    direct = _config(config, True)
-    first, second = tmp_path / "first", tmp_path / "second"
-    write_tar_gz(first / "A.tar.gz", tiny_course("A"))
-    write_tar_gz(second / "B.tar.gz", tiny_course("B"))
-    run_course_archives(spark, direct, CourseArchiveJob(str(first), "edxorg", "prod"))
+    direct, job = _a_loaded_b_next(spark, config, tmp_path)
     blocks = _table(direct, "blocks")
     before = spark.table(blocks).count()
     real_check = delta_commit._check_metadata
@@ -173,7 +179,6 @@ def test_a_write_between_the_start_and_the_commit_fails_the_commit(
             appended.append(where)
             spark.table(blocks).limit(1).write.format("delta").mode("append").save(where)
 
-    job = CourseArchiveJob(str(second), "edxorg", "prod")
     with monkeypatch.context() as m:
         m.setattr(delta_commit, "_check_metadata", append_meanwhile)
         with pytest.raises(Exception, match=r"ConcurrentAppend|concurrent"):
@@ -191,18 +196,13 @@ def test_a_write_between_the_start_and_the_commit_fails_the_commit(
 def test_a_table_with_column_mapping_gets_no_data_files(spark, config, tmp_path):
     """Files written with the columns' names would read back as nulls under column mapping:
     the commit is refused with what to do, and with `direct_writes = false` the run works."""
-    direct = _config(config, True)
-    first, second = tmp_path / "first", tmp_path / "second"
-    write_tar_gz(first / "A.tar.gz", tiny_course("A"))
-    write_tar_gz(second / "B.tar.gz", tiny_course("B"))
-    run_course_archives(spark, direct, CourseArchiveJob(str(first), "edxorg", "prod"))
+    direct, job = _a_loaded_b_next(spark, config, tmp_path)
     blocks = _table(direct, "blocks")
     spark.sql(
         f"ALTER TABLE {blocks} SET TBLPROPERTIES ('delta.minReaderVersion' = '2',"
         " 'delta.minWriterVersion' = '5', 'delta.columnMapping.mode' = 'name')"
     )
     version = spark.sql(f"DESCRIBE HISTORY {blocks} LIMIT 1").first()["version"]
-    job = CourseArchiveJob(str(second), "edxorg", "prod")
 
     with pytest.raises(DataFilesRefused, match="direct_writes = false"):
         run_course_archives(spark, direct, job)
